@@ -1,0 +1,38 @@
+# Two commands do all set-up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PROFILE ?= small
+DURATION ?= 60
+
+.PHONY: run test install system-deps lint typecheck unit integration dashboards clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Prometheus, promtool and Alertmanager come from Debian. Installed only when
+# missing and only as root (CI runs as root); otherwise the stack runs without them.
+system-deps:
+	@bash scripts/install-system-deps.sh
+
+run: install system-deps
+	$(BIN)/cityops up --profile $(PROFILE) --duration $(DURATION)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+test: install system-deps lint typecheck
+	$(BIN)/pytest
+
+clean:
+	rm -rf .cityops $(VENV)

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the Debian packages CityOps uses when present: Prometheus (with
+# promtool) and Alertmanager. Needs root (CI runs as root); without root it
+# only says what is missing. PostgreSQL's server is expected from the image
+# (measured: postgresql-15 is installed), else it is installed too.
+set -euo pipefail
+need=()
+command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
+command -v prometheus-alertmanager >/dev/null 2>&1 || command -v alertmanager >/dev/null 2>&1 || need+=(prometheus-alertmanager)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+if [ ${#need[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "cityops: missing Debian packages: ${need[*]} (run 'sudo apt-get install ${need[*]}'); continuing without them" >&2
+  exit 0
+fi
+echo "cityops: installing Debian packages: ${need[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null 2>&1 || {
+  apt-get update -q >/dev/null
+  apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null
+}

@@ -1,0 +1,247 @@
+"""The event contract: one model per topic, exactly the fields of DESIGN.md.
+
+Models are strict (a number sent as a string is a type error, not coerced) and
+forbid unknown fields, so a producer's typo is caught and dead-lettered rather
+than silently dropped. `ts` is RFC 3339 with an offset; it is normalised to
+UTC. The JSON Schema files under `streams/schemas/` are exported from these
+models (`cityops schemas export`) and a test keeps them in step.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+
+from streams import topics
+
+
+def _to_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+EntityId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
+District = Annotated[str, Field(min_length=1, max_length=64)]
+Latitude = Annotated[float, Field(ge=-90, le=90, description="WGS-84 degrees")]
+Longitude = Annotated[float, Field(ge=-180, le=180, description="WGS-84 degrees")]
+Percent = Annotated[float, Field(ge=0, le=100)]
+
+SiteType = Literal["restaurant", "pipeline", "station", "residential"]
+DetectorStatus = Literal["ok", "fault", "tamper"]
+PowerState = Literal["on", "off", "dim"]
+LightFault = Literal["lamp", "driver", "cable", "comm"]
+WasteKind = Literal["kitchen", "recyclable", "other", "hazardous"]
+Severity = Literal["critical", "major", "minor", "warning", "info"]
+AlertState = Literal["firing", "acknowledged", "resolved"]
+
+
+class Event(BaseModel):
+    """Base of the four input feeds."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+    ts: UtcDatetime
+
+    @property
+    def entity_id(self) -> str:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+
+class GasDetectorReading(Event):
+    """`gas.detector.v1`: a combustible-gas detector heartbeat (every 60 s and on change)."""
+
+    detector_id: EntityId
+    site_type: SiteType
+    district: District
+    lat: Latitude
+    lon: Longitude
+    lel_pct: Percent = Field(description="% of the lower explosive limit")
+    status: DetectorStatus
+    battery_pct: Percent
+
+    @property
+    def entity_id(self) -> str:
+        return self.detector_id
+
+
+class StreetlightStatus(Event):
+    """`streetlight.status.v1`: one message per light every 5 min and on change."""
+
+    light_id: EntityId
+    circuit_id: EntityId
+    cabinet_id: EntityId
+    district: District
+    lat: Latitude
+    lon: Longitude
+    power_state: PowerState
+    power_w: float = Field(ge=0, le=10_000)
+    voltage_v: float = Field(ge=0, le=1_000)
+    fault: LightFault | None
+
+    @property
+    def entity_id(self) -> str:
+        return self.light_id
+
+
+class HeatingStationReading(Event):
+    """`heating.station.v1`: a heat-exchange station, every 60 s."""
+
+    station_id: EntityId
+    enterprise_id: EntityId
+    district: District
+    lat: Latitude
+    lon: Longitude
+    supply_temp_c: float = Field(ge=-50, le=200)
+    return_temp_c: float = Field(ge=-50, le=200)
+    supply_pressure_mpa: float = Field(ge=0, le=10)
+    return_pressure_mpa: float = Field(ge=0, le=10)
+    flow_m3h: float = Field(ge=0, le=100_000)
+    indoor_temp_c: float = Field(ge=-50, le=60)
+    outdoor_temp_c: float = Field(ge=-60, le=60)
+
+    @property
+    def entity_id(self) -> str:
+        return self.station_id
+
+
+class FleetGpsFix(Event):
+    """`fleet.gps.v1`: a garbage truck position, every 10 s."""
+
+    truck_id: EntityId
+    route_id: EntityId
+    district: District
+    lat: Latitude
+    lon: Longitude
+    speed_kmh: float = Field(ge=0, le=250)
+    heading_deg: float = Field(ge=0, lt=360)
+    ignition: bool
+    load_kg: float = Field(ge=0, le=100_000)
+    waste_kind: WasteKind
+
+    @property
+    def entity_id(self) -> str:
+        return self.truck_id
+
+
+class Alert(BaseModel):
+    """`alerts.v1`: one alert lifecycle event; key = `rule:entity_id`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    alert_id: str
+    rule: str
+    severity: Severity
+    state: AlertState
+    entity_type: str
+    entity_id: str
+    district: str
+    lat: float | None
+    lon: float | None
+    started_at: UtcDatetime
+    updated_at: UtcDatetime
+    resolved_at: UtcDatetime | None
+    value: float | None
+    threshold: float | None
+    summary: str
+    runbook: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.rule}:{self.entity_id}"
+
+
+class AlertAck(BaseModel):
+    """`alerts.ack.v1`: a human acknowledgement, flowing through the pipeline."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+    alert_id: Annotated[str, Field(min_length=1, max_length=200)]
+    by: Annotated[str, Field(min_length=1, max_length=100)]
+    at: UtcDatetime
+    note: Annotated[str, Field(max_length=2000)] = ""
+
+
+class DeadLetter(BaseModel):
+    """`deadletter.v1`: a rejected input with enough context to replay or fix it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    original_b64: str
+    key_b64: str | None
+    topic: str
+    partition: int
+    offset: int
+    reason: str
+    message: str
+    rejected_at: UtcDatetime
+
+
+class Rollup(BaseModel):
+    """`rollups.v1`: one record per (feed, district, 1-minute window), on window close.
+
+    Counts and sums are stored so that hourly and daily roll-ups are plain sums
+    (continuous aggregates); the ratios and means are derived from them and
+    carried for convenience. Fields of other feeds are null.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    feed: Literal["gas", "streetlight", "heating", "fleet"]
+    district: str
+    bucket: UtcDatetime = Field(description="window start (inclusive)")
+    bucket_end: UtcDatetime = Field(description="window end (exclusive)")
+    readings: int = Field(ge=0, description="valid readings in the window")
+    # gas
+    detectors_reporting: int | None = None
+    detectors_known: int | None = None
+    detectors_online: int | None = None
+    detector_online_rate: float | None = None
+    lel_max_pct: float | None = None
+    detectors_alarming: int | None = None
+    # streetlight
+    lights_reporting: int | None = None
+    lights_expected_lit: int | None = None
+    lights_lit: int | None = None
+    lit_rate: float | None = None
+    power_w_sum: float | None = None
+    # heating
+    stations_reporting: int | None = None
+    supply_temp_sum_c: float | None = None
+    return_temp_sum_c: float | None = None
+    supply_temp_mean_c: float | None = None
+    return_temp_mean_c: float | None = None
+    indoor_temp_min_c: float | None = None
+    stations_warm: int | None = None
+    warm_share: float | None = None
+    # fleet
+    trucks_active: int | None = None
+    km_travelled: float | None = None
+    load_kitchen_kg: float | None = None
+    load_recyclable_kg: float | None = None
+    load_other_kg: float | None = None
+    load_hazardous_kg: float | None = None
+
+
+#: The input model of each feed topic.
+MODEL_BY_TOPIC: dict[str, type[Event]] = {
+    topics.GAS_DETECTOR: GasDetectorReading,
+    topics.STREETLIGHT_STATUS: StreetlightStatus,
+    topics.HEATING_STATION: HeatingStationReading,
+    topics.FLEET_GPS: FleetGpsFix,
+}
+
+#: Every model with a topic, for the JSON Schema export.
+SCHEMA_MODELS: dict[str, type[BaseModel]] = {
+    **MODEL_BY_TOPIC,
+    topics.ALERTS: Alert,
+    topics.ALERTS_ACK: AlertAck,
+    topics.ROLLUPS: Rollup,
+    topics.DEADLETTER: DeadLetter,
+}
+
+
+def iso_z(value: datetime) -> str:
+    """RFC 3339 in UTC with milliseconds and a `Z`, the wire form of DESIGN.md."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"

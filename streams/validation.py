@@ -1,0 +1,135 @@
+"""Decode and validate one raw message. Pure: no I/O, the clock is passed in.
+
+`decode()` returns either a valid event or a `Rejection` with a stable reason
+code (the `reason` label of the dead-letter metric, and the field a responder
+filters `deadletter.v1` on).
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel, ValidationError
+
+from streams.models import MODEL_BY_TOPIC, DeadLetter, Event
+
+# Reason codes, in the order they are checked.
+UNKNOWN_TOPIC = "unknown_topic"
+UNDECODABLE = "undecodable"  # not UTF-8
+INVALID_JSON = "invalid_json"
+NOT_AN_OBJECT = "not_an_object"
+MISSING_FIELD = "missing_field"
+UNKNOWN_FIELD = "unknown_field"
+WRONG_TYPE = "wrong_type"
+INVALID_VALUE = "invalid_value"  # not one of the allowed words, or a bad id pattern
+OUT_OF_RANGE = "out_of_range"
+TS_OUT_OF_BOUNDS = "ts_out_of_bounds"
+
+REASONS = (
+    UNKNOWN_TOPIC,
+    UNDECODABLE,
+    INVALID_JSON,
+    NOT_AN_OBJECT,
+    MISSING_FIELD,
+    UNKNOWN_FIELD,
+    WRONG_TYPE,
+    INVALID_VALUE,
+    OUT_OF_RANGE,
+    TS_OUT_OF_BOUNDS,
+)
+
+_RANGE_ERRORS = {
+    "greater_than",
+    "greater_than_equal",
+    "less_than",
+    "less_than_equal",
+    "string_too_short",
+    "string_too_long",
+    "finite_number",
+}
+_VALUE_ERRORS = {"literal_error", "enum", "string_pattern_mismatch"}
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    reason: str
+    message: str
+
+    def to_deadletter(
+        self,
+        raw: bytes,
+        key: bytes | None,
+        topic: str,
+        partition: int,
+        offset: int,
+        now: datetime,
+    ) -> DeadLetter:
+        return DeadLetter(
+            original_b64=base64.b64encode(raw).decode("ascii"),
+            key_b64=None if key is None else base64.b64encode(key).decode("ascii"),
+            topic=topic,
+            partition=partition,
+            offset=offset,
+            reason=self.reason,
+            message=self.message,
+            rejected_at=now,
+        )
+
+
+def _reason_for(exc: ValidationError, raw: bytes) -> Rejection:
+    first = exc.errors(include_url=False)[0]
+    kind = first["type"]
+    where = ".".join(str(p) for p in first["loc"]) or "<message>"
+    if kind == "json_invalid":
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as err:
+            return Rejection(UNDECODABLE, f"not UTF-8: {err.reason} at byte {err.start}")
+        return Rejection(INVALID_JSON, f"not JSON: {first['msg']}")
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return Rejection(NOT_AN_OBJECT, "a message must be one JSON object")
+    if kind == "missing":
+        return Rejection(MISSING_FIELD, f"missing field {where!r}")
+    if kind == "extra_forbidden":
+        return Rejection(UNKNOWN_FIELD, f"unknown field {where!r}")
+    if kind in _RANGE_ERRORS:
+        return Rejection(OUT_OF_RANGE, f"{where}: {first['msg']} (got {first.get('input')!r})")
+    if kind in _VALUE_ERRORS:
+        return Rejection(INVALID_VALUE, f"{where}: {first['msg']} (got {first.get('input')!r})")
+    return Rejection(WRONG_TYPE, f"{where}: {first['msg']} (got {first.get('input')!r})")
+
+
+def decode_model(
+    model: type[BaseModel], raw: bytes
+) -> BaseModel | Rejection:  # for alerts.ack.v1 and other non-feed inputs
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        return _reason_for(exc, raw)
+
+
+def decode(
+    topic: str,
+    raw: bytes | None,
+    now: datetime,
+    *,
+    max_age: timedelta = timedelta(days=7),
+    max_future: timedelta = timedelta(minutes=5),
+) -> Event | Rejection:
+    """Validate one message of a feed topic (`topic` without the prefix)."""
+    model = MODEL_BY_TOPIC.get(topic)
+    if model is None:
+        return Rejection(UNKNOWN_TOPIC, f"no model for topic {topic!r}")
+    if raw is None:
+        return Rejection(INVALID_JSON, "empty message (tombstone)")
+    try:
+        event = model.model_validate_json(raw)
+    except ValidationError as exc:
+        return _reason_for(exc, raw)
+    if event.ts < now - max_age:
+        return Rejection(TS_OUT_OF_BOUNDS, f"ts {event.ts.isoformat()} is older than {max_age}")
+    if event.ts > now + max_future:
+        return Rejection(TS_OUT_OF_BOUNDS, f"ts {event.ts.isoformat()} is in the future")
+    return event
