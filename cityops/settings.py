@@ -13,10 +13,13 @@ import functools
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "CITYOPS_"
+#: Written by `cityops up` so other commands run in the same folder find the
+#: running stack; real environment variables take precedence over it.
+STACK_ENV_FILE = Path(".cityops") / "stack.env"
 
 
 class ConfigurationError(SystemExit):
@@ -24,7 +27,9 @@ class ConfigurationError(SystemExit):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_file=STACK_ENV_FILE, extra="ignore", frozen=True
+    )
 
     # --- external services; when set, `cityops up` starts none of its own ---
     kafka_bootstrap: str | None = Field(
@@ -35,6 +40,12 @@ class Settings(BaseSettings):
     )
     grafana_database_url: str | None = Field(
         None, description="URL for the read-only Grafana role (dashboards tests)"
+    )
+    writer_password: SecretStr | None = Field(
+        None, description="password set for the cityops_writer role by migrations"
+    )
+    grafana_password: SecretStr | None = Field(
+        None, description="password set for the read-only cityops_grafana role"
     )
     alertmanager_url: str | None = Field(
         None, description="http://host:port of Alertmanager; unset = embedded when installed"

@@ -146,6 +146,10 @@ class Alert(BaseModel):
     threshold: float | None
     summary: str
     runbook: str
+    labels: dict[str, str] = Field(
+        default_factory=dict,
+        description="routing context for Alertmanager inhibition: circuit_id, station_id, ...",
+    )
 
     @property
     def key(self) -> str:

@@ -1,0 +1,74 @@
+"""`cityops up`: start the embedded stack and the whole pipeline."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+
+from cityops.settings import STACK_ENV_FILE, get_settings
+from cityops.stack.process import StackError
+from cityops.stack.up import (
+    pick_metrics_ports,
+    start_pipeline,
+    start_services,
+    stop_signals,
+    wait_for,
+    write_stack_env,
+)
+
+log = logging.getLogger("cityops.up")
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    up = sub.add_parser(
+        "up",
+        help="start broker, PostgreSQL, worker, sink, notifier and simulator; Ctrl-C stops all",
+    )
+    up.add_argument("--profile", help="city profile (default: CITYOPS_PROFILE or small)")
+    up.add_argument("--duration", type=float, help="stop after this many seconds")
+    up.add_argument(
+        "--rate", type=float, default=200.0,
+        help="simulator events/s (event time runs faster than the clock); 0 = real time",
+    )
+    up.add_argument("--no-simulator", action="store_true", help="start no simulator")
+    up.set_defaults(handler=_up)
+
+
+def _up(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    if args.profile:
+        settings = settings.model_copy(update={"profile": args.profile})
+    settings = pick_metrics_ports(settings)
+    STACK_ENV_FILE.unlink(missing_ok=True)
+    started = time.monotonic()
+    with stop_signals():
+        try:
+            settings, stack = start_services(settings)
+        except StackError as exc:
+            print(f"cityops up: {exc}")
+            return 1
+        try:
+            write_stack_env(settings)
+            sim_args = None if args.no_simulator else ["--rate", str(args.rate)]
+            start_pipeline(settings, stack, simulate_args=sim_args)
+            for name, url in stack.endpoints.items():
+                log.info("%s: %s", name, url)
+            log.info("pipeline started in %.1f s; Ctrl-C stops it", time.monotonic() - started)
+            from cityops.stack.progress import ProgressView
+
+            view = ProgressView(settings)
+            try:
+                wait_for(stack, args.duration, on_tick=view.tick)
+            finally:
+                view.close()
+        except KeyboardInterrupt:
+            log.info("stopping ...")
+        except StackError as exc:
+            print(f"cityops up: {exc}")
+            return 1
+        finally:
+            stack.stop()
+            STACK_ENV_FILE.unlink(missing_ok=True)
+            log.info("stopped; no process left behind")
+    return 0

@@ -1,0 +1,35 @@
+"""Create the CityOps topics (idempotent)."""
+
+from __future__ import annotations
+
+import logging
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from cityops.settings import Settings
+from streams import topics
+
+log = logging.getLogger(__name__)
+
+
+async def ensure_topics(settings: Settings, names: tuple[str, ...] = topics.ALL_TOPICS) -> list[str]:
+    """Create each topic (with the configured partition count) unless it exists."""
+    assert settings.kafka_bootstrap, "ensure_topics needs a bootstrap server"
+    full = [settings.topic(n) for n in names]
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [n for n in full if n not in existing]
+        if missing:
+            try:
+                await admin.create_topics(
+                    [NewTopic(n, settings.topic_partitions, 1) for n in missing]
+                )
+            except TopicAlreadyExistsError:
+                pass
+            log.info("created %d topics (%d partitions each)", len(missing), settings.topic_partitions)
+    finally:
+        await admin.close()
+    return full

@@ -1,0 +1,204 @@
+"""`cityops up`: the whole pipeline on one machine, as child processes it owns.
+
+Order: broker and PostgreSQL (unless external ones are configured), topics,
+migrations, Prometheus and Alertmanager (when installed), then the worker, the
+sink, the notifier and the simulator. Everything stops on Ctrl-C, SIGTERM or
+after `--duration`, in reverse order, leaving no process behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+from cityops.settings import ENV_PREFIX, STACK_ENV_FILE, Settings
+from cityops.stack.broker import EmbeddedBroker
+from cityops.stack.postgres import EmbeddedPostgres
+from cityops.stack.process import ManagedProcess, StackError, free_port
+from cityops.stack.topics import ensure_topics
+
+log = logging.getLogger("cityops.up")
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """`CITYOPS_*` variables that make a child process see `settings`."""
+    env: dict[str, str] = {}
+    for name, value in settings.model_dump(exclude_none=True).items():
+        raw = value.get_secret_value() if hasattr(value, "get_secret_value") else value
+        env[f"{ENV_PREFIX}{name.upper()}"] = str(raw)
+    return env
+
+
+@dataclass
+class Stack:
+    """The running parts; `stop()` is safe to call more than once."""
+
+    settings: Settings
+    services: list[EmbeddedBroker | EmbeddedPostgres | object] = field(default_factory=list)
+    processes: list[ManagedProcess] = field(default_factory=list)
+    endpoints: dict[str, str] = field(default_factory=dict)
+
+    def stop(self) -> None:
+        for proc in reversed(self.processes):
+            proc.stop(timeout=20)
+        self.processes.clear()
+        for service in reversed(self.services):
+            with contextlib.suppress(Exception):
+                service.stop()  # type: ignore[attr-defined]
+        self.services.clear()
+
+
+def start_services(settings: Settings) -> tuple[Settings, Stack]:
+    """Start the embedded broker and database where none is configured."""
+    state_dir = settings.state_dir.resolve()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    stack = Stack(settings)
+    overrides: dict[str, object] = {"state_dir": state_dir}
+    try:
+        if not settings.kafka_bootstrap:
+            broker = EmbeddedBroker(state_dir).start()
+            stack.services.append(broker)
+            overrides["kafka_bootstrap"] = broker.bootstrap
+            log.info("broker: Tansu on %s (memory storage)", broker.bootstrap)
+        else:
+            log.info("broker: external Kafka at %s", settings.kafka_bootstrap)
+        if not settings.database_url:
+            pg = EmbeddedPostgres(state_dir).start()
+            stack.services.append(pg)
+            overrides["database_url"] = pg.url
+            log.info("database: PostgreSQL %s, data in %s", pg.url, pg.data_dir)
+        else:
+            log.info("database: external at %s", _redact(settings.database_url))
+        settings = settings.model_copy(update=overrides)
+        stack.settings = settings
+        asyncio.run(ensure_topics(settings))
+        _migrate(settings)
+        _start_monitoring(settings, stack)
+    except BaseException:
+        stack.stop()
+        raise
+    return stack.settings, stack
+
+
+def _redact(url: str) -> str:
+    head, at, tail = url.rpartition("@")
+    if not at:
+        return url
+    scheme, _, userinfo = head.partition("://")
+    return f"{scheme}://{userinfo.split(':')[0]}:***@{tail}"
+
+
+def _migrate(settings: Settings) -> None:
+    try:
+        from sinks.migrate import migrate
+    except ImportError:  # pragma: no cover - while the storage part is being built
+        log.warning("sinks.migrate not available: schema not migrated")
+        return
+    migrate(settings)
+
+
+def _start_monitoring(settings: Settings, stack: Stack) -> None:
+    """Prometheus and Alertmanager, when their Debian packages are installed."""
+    try:
+        from cityops.stack.alertmanager import EmbeddedAlertmanager
+        from cityops.stack.prometheus import EmbeddedPrometheus
+    except ImportError:  # pragma: no cover
+        return
+    state_dir = settings.state_dir
+    if settings.alertmanager_url is None and EmbeddedAlertmanager.available():
+        config = Path(__file__).resolve().parents[2] / "deploy" / "alertmanager.yml"
+        am = EmbeddedAlertmanager(state_dir, config).start()
+        stack.services.append(am)
+        stack.endpoints["alertmanager"] = am.url
+        stack.settings = stack.settings.model_copy(update={"alertmanager_url": am.url})
+    if EmbeddedPrometheus.available():
+        targets = {
+            job: [f"127.0.0.1:{port}"]
+            for job, port in (
+                ("worker", settings.metrics_port_worker),
+                ("sink", settings.metrics_port_sink),
+                ("notifier", settings.metrics_port_notifier),
+                ("simulator", settings.metrics_port_simulator),
+            )
+            if port
+        }
+        prom = EmbeddedPrometheus(state_dir, targets).start()
+        stack.services.append(prom)
+        stack.endpoints["prometheus"] = prom.url
+
+
+def cityops_argv(*args: str) -> list[str]:
+    """Run a sub-command with this interpreter (works without the venv on PATH)."""
+    return [sys.executable, "-m", "cityops.cli", *args]
+
+
+def start_pipeline(
+    settings: Settings, stack: Stack, *, simulate_args: list[str] | None, notifier: bool = True
+) -> None:
+    env = {**os.environ, **settings_env(settings)}
+    logs = settings.state_dir / "logs"
+    parts: list[tuple[str, list[str]]] = [("worker", ["worker"]), ("sink", ["sink"])]
+    if notifier and settings.alertmanager_url:
+        parts.append(("notifier", ["notify"]))
+    if simulate_args is not None:
+        parts.append(("simulator", ["simulate", "--no-progress", *simulate_args]))
+    for name, args in parts:
+        proc = ManagedProcess(name, cityops_argv(*args), logs / f"{name}.log", env=env).start()
+        stack.processes.append(proc)
+        log.info("%s: pid %d, log %s", name, proc.pid, proc.log_path)
+
+
+def write_stack_env(settings: Settings, path: Path = STACK_ENV_FILE) -> None:
+    """So `cityops alerts ack`, `cityops status` ... in this folder find the stack."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    keys = ("kafka_bootstrap", "database_url", "alertmanager_url", "topic_prefix", "state_dir")
+    env = settings_env(settings)
+    lines = [f"{ENV_PREFIX}{k.upper()}={env[f'{ENV_PREFIX}{k.upper()}']}" for k in keys
+             if f"{ENV_PREFIX}{k.upper()}" in env]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+@contextlib.contextmanager
+def stop_signals() -> Iterator[None]:
+    """Turn SIGTERM into KeyboardInterrupt so both stop the stack the same way."""
+
+    def _raise(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, _raise)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def pick_metrics_ports(settings: Settings) -> Settings:
+    """Free ports for every process's /metrics, unless configured explicitly."""
+    update: dict[str, object] = {}
+    for name in ("worker", "sink", "notifier", "simulator"):
+        field_name = f"metrics_port_{name}"
+        if f"{ENV_PREFIX}{field_name.upper()}" not in os.environ:
+            update[field_name] = free_port()
+    return settings.model_copy(update=update)
+
+
+def wait_for(stack: Stack, duration: float | None, on_tick: object | None = None) -> None:
+    """Block until `duration` passes or a pipeline process dies."""
+    deadline = None if duration is None else time.monotonic() + duration
+    while deadline is None or time.monotonic() < deadline:
+        for proc in stack.processes:
+            code = proc.poll()
+            if code is not None and not (proc.name == "simulator" and code == 0):
+                raise StackError(f"{proc.name} exited with code {code}; see {proc.log_path}")
+        if callable(on_tick):
+            on_tick()
+        time.sleep(1.0)

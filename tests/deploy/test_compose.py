@@ -1,0 +1,68 @@
+"""docker-compose.yml validates against the Compose specification.
+
+No Docker engine runs here, so the check is the compose-spec JSON Schema that
+check-jsonschema vendors (`--builtin-schema vendor.compose-spec`). The schema
+file is read straight from the installed package: importing check_jsonschema's
+CLI breaks with the click version Faust pins (click<8.4; check-jsonschema's CLI
+needs >=8.5 from 0.39 on).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def compose_schema() -> dict[str, Any]:
+    spec = importlib.util.find_spec("check_jsonschema")
+    assert spec is not None and spec.submodule_search_locations, "check-jsonschema not installed"
+    base = Path(next(iter(spec.submodule_search_locations)))
+    return json.loads((base / "builtin_schemas" / "vendor" / "compose-spec.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def test_compose_file_matches_the_compose_spec(compose: dict[str, Any]) -> None:
+    jsonschema.validate(compose, compose_schema())
+
+
+def test_schema_catches_a_broken_file(compose: dict[str, Any]) -> None:
+    broken = {**compose, "services": {**compose["services"], "kafka": {"image": 42, "bogus": 1}}}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, compose_schema())
+
+
+def test_compose_runs_the_whole_pipeline(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    for name in ("kafka", "timescaledb", "worker", "sink", "notifier", "simulator",
+                 "prometheus", "alertmanager", "grafana"):
+        assert name in services, name
+    assert "timescale" in services["timescaledb"]["image"]
+    assert services["worker"]["command"] == ["worker"]
+
+
+def test_compose_mounts_exist(compose: dict[str, Any]) -> None:
+    for service in compose["services"].values():
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            if source.startswith("./"):
+                assert (ROOT / source).exists(), f"{source} is mounted but missing"
+
+
+def test_no_secrets_in_compose(compose: dict[str, Any]) -> None:
+    for name, service in compose["services"].items():
+        for key, value in (service.get("environment") or {}).items():
+            if "PASSWORD" in key or "postgresql://" in str(value):
+                if "@" in str(value) or "PASSWORD" in key:
+                    assert "${" in str(value), f"{name}.{key} holds a literal secret"
