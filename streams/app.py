@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, MutableMapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import faust
 from prometheus_client import CollectorRegistry
@@ -24,6 +23,7 @@ from streams import topics
 from streams.pipeline import Output, Processor, RawMessage
 from streams.rules.engine import RuleEngine
 from streams.rules.thresholds import load_thresholds
+from streams.state import BufferedJsonStore
 from streams.windows import RollupWindows
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,8 @@ def _utcnow() -> datetime:
 def create_app(settings: Settings, registry: CollectorRegistry | None = None) -> faust.App:
     if not settings.kafka_bootstrap:
         raise ValueError("create_app needs settings.kafka_bootstrap")
+    datadir = settings.state_dir / "faust"
+    datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         settings.worker_id,
         broker=[f"kafka://{s.strip()}" for s in settings.kafka_bootstrap.split(",")],
@@ -56,7 +58,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         value_serializer="raw",
         web_enabled=False,
         producer_linger=0.005,
-        datadir=str(settings.state_dir / "faust" / settings.worker_id),
+        datadir=str(datadir / settings.worker_id),
     )
     metrics = WorkerMetrics(registry if registry is not None else CollectorRegistry())
 
@@ -68,11 +70,14 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
     deadletter_topic = topic(topics.DEADLETTER)
 
     # Rule state lives in a changelog-backed table so a restarted worker
-    # resumes with the alerts it had open.
-    state: MutableMapping[str, Any] = app.Table(
-        "rules-state", default=None, key_type=str, value_type=None,
-        key_serializer="json", value_serializer="json",
+    # resumes with the alerts it had open; writes are buffered per batch.
+    # use_partitioner: the changelog partition comes from the key, so the
+    # batch flush needs no "current event" (Faust refuses table writes outside
+    # stream iteration otherwise, measured).
+    table: MutableMapping[bytes, bytes] = app.Table(
+        "rules-state", default=None, key_type=bytes, value_type=bytes, use_partitioner=True
     )
+    state = BufferedJsonStore(table)
     city = load_profile(settings.profile)
     engine = RuleEngine(
         load_thresholds(settings.rules_file),
@@ -107,7 +112,9 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
     async def raw_batches(
         stream: faust.StreamT, bare_topic: str
     ) -> AsyncIterator[list[RawMessage]]:
-        async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
+        # take_events is in faust-streaming's Stream but not in its StreamT protocol.
+        batches = stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S)  # type: ignore[attr-defined]
+        async for events in batches:
             batch = []
             for event in events:
                 msg = event.message
@@ -121,13 +128,17 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
 
         async def feed_agent(stream: faust.StreamT, feed: str = feed) -> None:
             async for batch in raw_batches(stream, feed):
-                await send(processor.handle_feed(batch))
+                out = processor.handle_feed(batch)
+                state.flush()  # inside the batch: Faust writes the changelog now
+                await send(out)
 
         app.agent(topic(feed), name=f"cityops.feed.{feed}")(feed_agent)
 
     async def ack_agent(stream: faust.StreamT) -> None:
         async for batch in raw_batches(stream, topics.ALERTS_ACK):
-            await send(processor.handle_acks(batch))
+            out = processor.handle_acks(batch)
+            state.flush()
+            await send(out)
 
     app.agent(topic(topics.ALERTS_ACK), name="cityops.acks")(ack_agent)
 

@@ -53,7 +53,8 @@ def _alerts_list(args: argparse.Namespace) -> int:
     with psycopg.connect(settings.database_url) as conn:
         rows = conn.execute(query, {"all": args.all, "limit": args.limit}).fetchall()
     table = Table(title=f"alerts ({len(rows)})")
-    for col in ("alert id", "rule", "severity", "state", "district", "entity", "started", "summary"):
+    columns = ("alert id", "rule", "severity", "state", "district", "entity", "started", "summary")
+    for col in columns:
         table.add_column(col)
     for row in rows:
         table.add_row(*(str(v) for v in row))
@@ -76,7 +77,9 @@ async def _send(topic: str, key: str, value: str) -> None:
 
     settings = get_settings()
     if not settings.kafka_bootstrap:
-        raise SystemExit("cityops: set CITYOPS_KAFKA_BOOTSTRAP or start the stack with `cityops up`")
+        raise SystemExit(
+            "cityops: set CITYOPS_KAFKA_BOOTSTRAP or start the stack with `cityops up`"
+        )
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
     await producer.start()
     try:

@@ -248,4 +248,5 @@ SCHEMA_MODELS: dict[str, type[BaseModel]] = {
 
 def iso_z(value: datetime) -> str:
     """RFC 3339 in UTC with milliseconds and a `Z`, the wire form of DESIGN.md."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    utc = value.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"

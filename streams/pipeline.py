@@ -7,6 +7,7 @@ what it returns and count. Everything here runs in tests without a broker.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -15,6 +16,11 @@ from streams.models import Alert, AlertAck, DeadLetter, Event, Rollup
 from streams.rules.engine import RuleEngine
 from streams.validation import Rejection, decode, decode_model
 from streams.windows import RollupWindows
+
+log = logging.getLogger(__name__)
+
+#: Reason code for a valid event the rules or windows failed on (a bug, not bad input).
+PROCESSING_ERROR = "processing_error"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,15 +56,12 @@ class Processor:
         clock: Callable[[], datetime],
         max_age: timedelta,
         max_future: timedelta,
-        window_lateness: timedelta = timedelta(seconds=10),
     ) -> None:
         self.engine = engine
         self.windows = windows
         self.clock = clock
         self.max_age = max_age
         self.max_future = max_future
-        self.window_lateness = window_lateness
-        self._max_ts: dict[str, datetime] = {}
 
     def handle_feed(self, messages: Iterable[RawMessage]) -> Output:
         out = Output()
@@ -71,20 +74,27 @@ class Processor:
             if isinstance(result, Rejection):
                 out.deadletters.append(self._deadletter(result, msg, now))
                 continue
-            self._accept(msg.topic, result, out, now)
+            try:
+                self._accept(msg.topic, result, out)
+            except Exception as exc:  # a rule bug must not stop the stream
+                log.exception("processing failed for %s@%d", msg.source_topic, msg.offset)
+                rejection = Rejection(PROCESSING_ERROR, f"{type(exc).__name__}: {exc}")
+                out.deadletters.append(self._deadletter(rejection, msg, now))
+                continue
             touched.add(msg.topic)
-        for feed in touched:
-            out.rollups.extend(self.windows.close_until(self._max_ts[feed] - self.window_lateness))
+        # Close per feed: feeds are consumed by separate agents at different
+        # speeds (a backlog after a restart), and one feed's progress must not
+        # close another's windows early and drop its events as late.
+        for feed in sorted(touched):
+            out.rollups.extend(self.windows.close_ready(feed))
         return out
 
-    def _accept(self, feed: str, event: Event, out: Output, now: datetime) -> None:
-        out.valid += 1
-        out.latencies.append((topics.FEED_NAME[feed], (now - event.ts).total_seconds()))
-        latest = self._max_ts.get(feed)
-        if latest is None or event.ts > latest:
-            self._max_ts[feed] = event.ts
-        out.alerts.extend(self.engine.on_event(feed, event))
+    def _accept(self, feed: str, event: Event, out: Output) -> None:
+        alerts = self.engine.on_event(feed, event)
         self.windows.add(feed, event)
+        out.alerts.extend(alerts)
+        out.valid += 1
+        out.latencies.append((topics.FEED_NAME[feed], (self.clock() - event.ts).total_seconds()))
 
     def handle_acks(self, messages: Iterable[RawMessage]) -> Output:
         out = Output()

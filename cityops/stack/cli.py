@@ -28,7 +28,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     up.add_argument("--profile", help="city profile (default: CITYOPS_PROFILE or small)")
     up.add_argument("--duration", type=float, help="stop after this many seconds")
     up.add_argument(
-        "--rate", type=float, default=200.0,
+        "--rate",
+        type=float,
+        default=200.0,
         help="simulator events/s (event time runs faster than the clock); 0 = real time",
     )
     up.add_argument("--no-simulator", action="store_true", help="start no simulator")

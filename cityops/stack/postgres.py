@@ -85,10 +85,13 @@ class EmbeddedPostgres:
             _as_server_user(
                 [
                     str(self.bindir / "initdb"),
-                    "-D", str(self.data_dir),
-                    "-U", SUPERUSER,
+                    "-D",
+                    str(self.data_dir),
+                    "-U",
+                    SUPERUSER,
                     "--auth=trust",
-                    "-E", "UTF8",
+                    "-E",
+                    "UTF8",
                     "--locale=C.UTF-8",
                 ]
             ),
@@ -108,15 +111,23 @@ class EmbeddedPostgres:
             argv=_as_server_user(
                 [
                     str(self.bindir / "postgres"),
-                    "-D", str(self.data_dir),
-                    "-p", str(self.port),
-                    "-k", str(self.root),
-                    "-c", "listen_addresses=127.0.0.1",
-                    "-c", "max_connections=100",
-                    "-c", "shared_buffers=256MB",
+                    "-D",
+                    str(self.data_dir),
+                    "-p",
+                    str(self.port),
+                    "-k",
+                    str(self.root),
+                    "-c",
+                    "listen_addresses=127.0.0.1",
+                    "-c",
+                    "max_connections=100",
+                    "-c",
+                    "shared_buffers=256MB",
                     # Sink batches are large, so WAL grows fast: fewer checkpoints.
-                    "-c", "max_wal_size=2GB",
-                    "-c", "timescaledb.telemetry_level=off",
+                    "-c",
+                    "max_wal_size=2GB",
+                    "-c",
+                    "timescaledb.telemetry_level=off",
                 ]
             ),
             log_path=log_path,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -13,7 +14,9 @@ from streams import topics
 log = logging.getLogger(__name__)
 
 
-async def ensure_topics(settings: Settings, names: tuple[str, ...] = topics.ALL_TOPICS) -> list[str]:
+async def ensure_topics(
+    settings: Settings, names: tuple[str, ...] = topics.ALL_TOPICS
+) -> list[str]:
     """Create each topic (with the configured partition count) unless it exists."""
     assert settings.kafka_bootstrap, "ensure_topics needs a bootstrap server"
     full = [settings.topic(n) for n in names]
@@ -23,13 +26,14 @@ async def ensure_topics(settings: Settings, names: tuple[str, ...] = topics.ALL_
         existing = set(await admin.list_topics())
         missing = [n for n in full if n not in existing]
         if missing:
-            try:
+            # Another process may create them between list and create.
+            with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(
                     [NewTopic(n, settings.topic_partitions, 1) for n in missing]
                 )
-            except TopicAlreadyExistsError:
-                pass
-            log.info("created %d topics (%d partitions each)", len(missing), settings.topic_partitions)
+            log.info(
+                "created %d topics, %d partitions each", len(missing), settings.topic_partitions
+            )
     finally:
         await admin.close()
     return full

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
+from typing import Protocol
 
 from cityops.settings import ENV_PREFIX, STACK_ENV_FILE, Settings
 from cityops.stack.broker import EmbeddedBroker
@@ -27,6 +28,10 @@ from cityops.stack.process import ManagedProcess, StackError, free_port
 from cityops.stack.topics import ensure_topics
 
 log = logging.getLogger("cityops.up")
+
+
+class Service(Protocol):
+    def stop(self) -> None: ...
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
@@ -43,7 +48,7 @@ class Stack:
     """The running parts; `stop()` is safe to call more than once."""
 
     settings: Settings
-    services: list[EmbeddedBroker | EmbeddedPostgres | object] = field(default_factory=list)
+    services: list[Service] = field(default_factory=list)
     processes: list[ManagedProcess] = field(default_factory=list)
     endpoints: dict[str, str] = field(default_factory=dict)
 
@@ -53,7 +58,7 @@ class Stack:
         self.processes.clear()
         for service in reversed(self.services):
             with contextlib.suppress(Exception):
-                service.stop()  # type: ignore[attr-defined]
+                service.stop()
         self.services.clear()
 
 
@@ -103,7 +108,17 @@ def _migrate(settings: Settings) -> None:
     except ImportError:  # pragma: no cover - while the storage part is being built
         log.warning("sinks.migrate not available: schema not migrated")
         return
-    migrate(settings)
+    assert settings.database_url
+    result = migrate(
+        settings.database_url,
+        writer_password=_secret(settings.writer_password),
+        grafana_password=_secret(settings.grafana_password),
+    )
+    log.info("database schema: %s", result.message)
+
+
+def _secret(value: object) -> str | None:
+    return None if value is None else value.get_secret_value()  # type: ignore[attr-defined]
 
 
 def _start_monitoring(settings: Settings, stack: Stack) -> None:
@@ -162,8 +177,11 @@ def write_stack_env(settings: Settings, path: Path = STACK_ENV_FILE) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     keys = ("kafka_bootstrap", "database_url", "alertmanager_url", "topic_prefix", "state_dir")
     env = settings_env(settings)
-    lines = [f"{ENV_PREFIX}{k.upper()}={env[f'{ENV_PREFIX}{k.upper()}']}" for k in keys
-             if f"{ENV_PREFIX}{k.upper()}" in env]
+    lines = [
+        f"{ENV_PREFIX}{k.upper()}={env[f'{ENV_PREFIX}{k.upper()}']}"
+        for k in keys
+        if f"{ENV_PREFIX}{k.upper()}" in env
+    ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 

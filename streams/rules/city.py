@@ -14,7 +14,8 @@ from typing import Protocol
 
 
 class CityContext(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def is_dark(self, ts: datetime) -> bool:
         """True from dusk to dawn at the city centre (streetlights should be lit)."""

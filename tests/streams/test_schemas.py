@@ -25,9 +25,17 @@ def test_checked_in_schema_is_current(topic: str) -> None:
 def test_schema_accepts_a_valid_event_and_rejects_a_bad_one() -> None:
     schema = json.loads((SCHEMA_DIR / f"{topics.STREETLIGHT_STATUS}.schema.json").read_text())
     event = {
-        "light_id": "SL-1", "ts": "2026-11-22T10:00:00.000Z", "circuit_id": "C-1",
-        "cabinet_id": "K-1", "district": "shinan", "lat": 36.0, "lon": 120.3,
-        "power_state": "on", "power_w": 120.0, "voltage_v": 221.5, "fault": None,
+        "light_id": "SL-1",
+        "ts": "2026-11-22T10:00:00.000Z",
+        "circuit_id": "C-1",
+        "cabinet_id": "K-1",
+        "district": "shinan",
+        "lat": 36.0,
+        "lon": 120.3,
+        "power_state": "on",
+        "power_w": 120.0,
+        "voltage_v": 221.5,
+        "fault": None,
     }
     jsonschema.validate(event, schema)
     with pytest.raises(jsonschema.ValidationError):

@@ -101,4 +101,9 @@ def test_deadletter_keeps_original_bytes_and_source() -> None:
     dl = rejection.to_deadletter(raw, b"GD-1", "p.gas.detector.v1", 3, 42, NOW)
     assert base64.b64decode(dl.original_b64) == raw
     assert base64.b64decode(dl.key_b64 or "") == b"GD-1"
-    assert (dl.topic, dl.partition, dl.offset, dl.reason) == ("p.gas.detector.v1", 3, 42, "invalid_json")
+    assert (dl.topic, dl.partition, dl.offset, dl.reason) == (
+        "p.gas.detector.v1",
+        3,
+        42,
+        "invalid_json",
+    )

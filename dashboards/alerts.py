@@ -1,0 +1,236 @@
+"""Alerts and response: open alerts with runbooks, time to acknowledge/resolve, closure rate."""
+
+from __future__ import annotations
+
+from grafanalib.core import Dashboard
+
+from dashboards import helpers as h
+from dashboards.i18n import Lang, Tr
+from dashboards.overview import open_alerts_by_severity
+
+SLUG = "alerts"
+
+
+def build(lang: Lang) -> Dashboard:
+    tr = Tr(lang)
+    grid = h.Grid()
+    severity_labels = {s: tr(f"severity.{s}") for s in h.SEVERITIES}
+    grid.add(open_alerts_by_severity(tr, "alerts.open_by_severity"), 24, 4)
+    grid.add(
+        h.table(
+            tr("alerts.open.title"),
+            tr("alerts.open.description"),
+            [
+                h.sql(
+                    f"""
+                    SELECT severity, rule, state, entity_type, entity_id, district,
+                      started_at, updated_at,
+                      extract(epoch FROM {h.TIME_TO} - started_at)::bigint AS open_for_s,
+                      value, threshold, summary, runbook
+                    FROM alerts
+                    WHERE state <> 'resolved' AND {h.DISTRICT_FILTER}
+                    ORDER BY {h.severity_rank_sql()}, started_at
+                    LIMIT 1000
+                    """,
+                    expects_rows=False,
+                )
+            ],
+            mappings=h.severity_mappings(tr)
+            + h.value_mappings(
+                {
+                    "firing": (tr("state.firing"), h.ACTION),
+                    "acknowledged": (tr("state.acknowledged"), h.MINOR),
+                }
+            ),
+            overrides=[
+                h.override(
+                    "severity",
+                    displayName=tr("col.severity"),
+                    custom__cellOptions={"type": "color-background"},
+                    custom__width=90,
+                ),
+                h.override("state", displayName=tr("col.state"), custom__width=100),
+                *h.display_names(
+                    {
+                        "rule": tr("col.rule"),
+                        "entity_type": tr("col.entity_type"),
+                        "entity_id": tr("col.entity"),
+                        "district": tr("col.district"),
+                        "started_at": tr("col.started_at"),
+                        "updated_at": tr("col.updated_at"),
+                        "value": tr("col.value"),
+                        "threshold": tr("col.threshold"),
+                        "summary": tr("col.summary"),
+                    }
+                ),
+                h.override("open_for_s", displayName=tr("col.open_for"), unit="s"),
+                h.override(
+                    "runbook",
+                    displayName=tr("col.runbook"),
+                    links=[
+                        {
+                            "targetBlank": True,
+                            "title": tr("alerts.open.runbook_link"),
+                            "url": "${__value.raw}",
+                        }
+                    ],
+                ),
+            ],
+        ),
+        24,
+        12,
+    )
+    grid.add(
+        h.timeseries(
+            tr("alerts.raised.title"),
+            tr("alerts.raised.description"),
+            [
+                h.sql_series(
+                    f"""
+                    SELECT $__timeGroupAlias(started_at, $__interval),
+                      {h.label_case("severity", severity_labels)} AS metric,
+                      count(*) AS alerts
+                    FROM alerts
+                    WHERE $__timeFilter(started_at) AND {h.DISTRICT_FILTER}
+                    GROUP BY 1, 2
+                    ORDER BY 1
+                    """,
+                    expects_rows=False,
+                )
+            ],
+            unit="none",
+            bars=True,
+            stacked=True,
+            legend_calcs=("sum",),
+            overrides=[
+                h.override(severity_labels[s], color=h.fixed_color(h.SEVERITY_COLOR[s]))
+                for s in h.SEVERITIES
+            ],
+        ),
+        12,
+        9,
+    )
+    grid.add(
+        h.timeseries(
+            tr("alerts.response_time.title"),
+            tr("alerts.response_time.description"),
+            [
+                h.sql_series(
+                    f"""
+                    SELECT $__timeGroupAlias(a.started_at, $__interval),
+                      avg(extract(epoch FROM ack.acknowledged_at - a.started_at))
+                        AS time_to_ack_s,
+                      avg(extract(epoch FROM a.resolved_at - a.started_at))
+                        AS time_to_resolve_s
+                    FROM alerts AS a
+                    LEFT JOIN (
+                      SELECT alert_id, min(updated_at) AS acknowledged_at
+                      FROM alert_history
+                      WHERE state = 'acknowledged'
+                      GROUP BY alert_id
+                    ) AS ack USING (alert_id)
+                    WHERE $__timeFilter(a.started_at) AND {h.district_filter("a")}
+                    GROUP BY 1
+                    ORDER BY 1
+                    """,
+                    expects_rows=False,
+                )
+            ],
+            unit="s",
+            overrides=[
+                h.override(
+                    "time_to_ack_s",
+                    displayName=tr("legend.time_to_ack"),
+                    color=h.fixed_color(h.INFO),
+                ),
+                h.override(
+                    "time_to_resolve_s",
+                    displayName=tr("legend.time_to_resolve"),
+                    color=h.fixed_color("purple"),
+                ),
+            ],
+        ),
+        12,
+        9,
+    )
+    grid.add(
+        h.barchart(
+            tr("alerts.closure.title"),
+            tr("alerts.closure.description"),
+            [
+                h.sql(
+                    f"""
+                    SELECT district,
+                      sum(alerts_resolved)::float8 / NULLIF(sum(alerts_total), 0)
+                        AS closure_rate
+                    FROM kpi_alert_response
+                    WHERE {h.DISTRICT_FILTER}
+                    GROUP BY district
+                    ORDER BY district
+                    """,
+                    expects_rows=False,
+                )
+            ],
+            unit="percentunit",
+            thresholds=h.steps(h.WARN, (0.95, h.MINOR), (0.99, h.OK)),
+            threshold_line=True,
+            color_by_threshold=True,
+            overrides=h.display_names({"closure_rate": tr("col.closure_rate")}),
+        ),
+        12,
+        10,
+    )
+    grid.add(
+        h.table(
+            tr("alerts.by_rule.title"),
+            tr("alerts.by_rule.description"),
+            [
+                h.sql(
+                    f"""
+                    SELECT rule, sum(alerts_total) AS alerts_total,
+                      sum(alerts_resolved) AS alerts_resolved,
+                      sum(alerts_resolved)::float8 / NULLIF(sum(alerts_total), 0)
+                        AS closure_rate,
+                      sum(mean_time_to_ack_s * alerts_total)
+                        / NULLIF(sum(alerts_total)
+                          FILTER (WHERE mean_time_to_ack_s IS NOT NULL), 0)
+                        AS mean_time_to_ack_s,
+                      sum(mean_time_to_resolve_s * alerts_resolved)
+                        / NULLIF(sum(alerts_resolved)
+                          FILTER (WHERE mean_time_to_resolve_s IS NOT NULL), 0)
+                        AS mean_time_to_resolve_s
+                    FROM kpi_alert_response
+                    WHERE {h.DISTRICT_FILTER}
+                    GROUP BY rule
+                    ORDER BY rule
+                    """,
+                    expects_rows=False,
+                )
+            ],
+            overrides=[
+                *h.display_names(
+                    {
+                        "rule": tr("col.rule"),
+                        "alerts_total": tr("col.alerts_total"),
+                        "alerts_resolved": tr("col.alerts_resolved"),
+                    }
+                ),
+                h.override(
+                    "closure_rate",
+                    displayName=tr("col.closure_rate"),
+                    unit="percentunit",
+                    decimals=1,
+                    thresholds={
+                        "mode": "absolute",
+                        "steps": h.steps(h.WARN, (0.95, h.MINOR), (0.99, h.OK)),
+                    },
+                    custom__cellOptions={"type": "color-text"},
+                ),
+                h.override("mean_time_to_ack_s", displayName=tr("col.mtta"), unit="s"),
+                h.override("mean_time_to_resolve_s", displayName=tr("col.mttr"), unit="s"),
+            ],
+        ),
+        12,
+        10,
+    )
+    return h.dashboard(SLUG, lang, tr, grid, templates=[h.district_var(tr)])

@@ -1,0 +1,255 @@
+"""Gas safety: max LEL by district, detectors on a map by status, offline detectors."""
+
+from __future__ import annotations
+
+from grafanalib.core import Dashboard
+
+from dashboards import helpers as h
+from dashboards.geomap import MarkersLayer
+from dashboards.i18n import Lang, Tr
+
+SLUG = "gas"
+
+#: A detector is offline after 3 missed 60 s heartbeats (gas.detector_offline).
+OFFLINE_AFTER = "interval '180 seconds'"
+
+
+def build(lang: Lang) -> Dashboard:
+    tr = Tr(lang)
+    grid = h.Grid()
+    lel_steps = h.steps(h.OK, (h.LEL_FIRST, h.WARN), (h.LEL_SECOND, h.ACTION))
+    grid.add(
+        h.stat(
+            tr("gas.alarming.title"),
+            tr("gas.alarming.description"),
+            [
+                h.sql(
+                    f"""
+                    SELECT coalesce(sum(detectors_alarming), 0) AS detectors_alarming
+                    FROM rollups_1m
+                    WHERE feed = 'gas' AND {h.DISTRICT_FILTER}
+                      AND bucket = (
+                        SELECT max(bucket) FROM rollups_1m
+                        WHERE feed = 'gas' AND $__timeFilter(bucket)
+                      )
+                    """
+                )
+            ],
+            thresholds=h.steps(h.OK, (1, h.ACTION)),
+            color_mode="background",
+            no_value="0",
+        ),
+        6,
+        5,
+    )
+    grid.add(
+        h.stat(
+            tr("gas.max_lel.title"),
+            tr("gas.max_lel.description"),
+            [
+                h.sql_series(
+                    f"""
+                    SELECT $__timeGroupAlias(bucket, $__interval),
+                      max(lel_max_pct) AS lel_max_pct
+                    FROM rollups_1m
+                    WHERE feed = 'gas' AND $__timeFilter(bucket) AND {h.DISTRICT_FILTER}
+                    GROUP BY 1
+                    ORDER BY 1
+                    """
+                )
+            ],
+            unit="percent",
+            decimals=1,
+            graph=True,
+            thresholds=lel_steps,
+        ),
+        6,
+        5,
+    )
+    grid.add(
+        h.stat(
+            tr("gas.online.title"),
+            tr("gas.online.description"),
+            [
+                h.sql_series(
+                    f"""
+                    SELECT bucket AS "time",
+                      sum(detectors_online)::float8 / NULLIF(sum(detectors_known), 0)
+                      AS online_rate
+                    FROM kpi_detector_online_rate
+                    WHERE {h.hour_range("bucket")} AND {h.DISTRICT_FILTER}
+                    GROUP BY 1
+                    ORDER BY 1
+                    """
+                )
+            ],
+            unit="percentunit",
+            decimals=2,
+            graph=True,
+            thresholds=h.steps(h.WARN, (0.95, h.MINOR), (0.99, h.OK)),
+        ),
+        6,
+        5,
+    )
+    grid.add(
+        h.stat(
+            tr("gas.offline_count.title"),
+            tr("gas.offline_count.description"),
+            [
+                h.sql(
+                    f"""
+                    SELECT count(*) AS detectors_offline
+                    FROM (
+                      SELECT detector_id FROM gas_detector_readings
+                      WHERE $__timeFilter(ts) AND {h.DISTRICT_FILTER}
+                      GROUP BY detector_id
+                      HAVING max(ts) < {h.TIME_TO} - {OFFLINE_AFTER}
+                    ) AS silent
+                    """
+                )
+            ],
+            thresholds=h.steps(h.OK, (1, h.WARN)),
+            no_value="0",
+        ),
+        6,
+        5,
+    )
+    grid.add(
+        h.timeseries(
+            tr("gas.lel_by_district.title"),
+            tr("gas.lel_by_district.description"),
+            [
+                h.sql_series(
+                    f"""
+                    SELECT $__timeGroupAlias(bucket, $__interval), district AS metric,
+                      max(lel_max_pct) AS lel_max_pct
+                    FROM rollups_1m
+                    WHERE feed = 'gas' AND $__timeFilter(bucket) AND {h.DISTRICT_FILTER}
+                    GROUP BY 1, 2
+                    ORDER BY 1
+                    """
+                )
+            ],
+            unit="percent",
+            thresholds=lel_steps,
+            threshold_style="line+area",
+            soft_min=0,
+            soft_max=60,
+        ),
+        12,
+        10,
+    )
+    grid.add(
+        h.timeseries(
+            tr("gas.online_by_district.title"),
+            tr("gas.online_by_district.description"),
+            [
+                h.sql_series(
+                    f"""
+                    SELECT bucket AS "time", district AS metric, online_rate
+                    FROM kpi_detector_online_rate
+                    WHERE {h.hour_range("bucket")} AND {h.DISTRICT_FILTER}
+                    ORDER BY 1
+                    """
+                )
+            ],
+            unit="percentunit",
+            thresholds=h.steps(h.WARN, (0.95, h.OK)),
+            threshold_style="line",
+            soft_min=0.9,
+            soft_max=1,
+        ),
+        12,
+        10,
+    )
+    state_labels = {
+        "lel_critical": (tr("gas.state.lel_critical"), h.ACTION),
+        "lel_major": (tr("gas.state.lel_major"), h.WARN),
+        "tamper": (tr("gas.state.tamper"), h.MINOR),
+        "fault": (tr("gas.state.fault"), h.MINOR),
+        "offline": (tr("gas.state.offline"), "purple"),
+        "ok": (tr("gas.state.ok"), h.OK),
+    }
+    grid.add(
+        h.geomap(
+            tr("gas.map.title"),
+            tr("gas.map.description"),
+            [
+                h.sql(
+                    f"""
+                    WITH latest AS (
+                      SELECT DISTINCT ON (detector_id) detector_id, site_type, district,
+                        lat, lon, lel_pct, status, battery_pct, ts
+                      FROM gas_detector_readings
+                      WHERE $__timeFilter(ts) AND {h.DISTRICT_FILTER}
+                      ORDER BY detector_id, ts DESC
+                    )
+                    SELECT detector_id, site_type, district, lat, lon, lel_pct, status,
+                      battery_pct, ts AS last_seen,
+                      CASE
+                        WHEN lel_pct >= {h.LEL_SECOND} THEN 'lel_critical'
+                        WHEN lel_pct >= {h.LEL_FIRST} THEN 'lel_major'
+                        WHEN status <> 'ok' THEN status
+                        WHEN ts < {h.TIME_TO} - {OFFLINE_AFTER} THEN 'offline'
+                        ELSE 'ok'
+                      END AS state
+                    FROM latest
+                    ORDER BY lel_pct
+                    """
+                )
+            ],
+            [MarkersLayer(name=tr("gas.map.layer"), ref_id="A", color_field="state", size=5)],
+            mappings=h.value_mappings(state_labels),
+            overrides=[
+                *h.display_names(
+                    {
+                        "detector_id": tr("col.detector"),
+                        "site_type": tr("col.site_type"),
+                        "district": tr("col.district"),
+                        "status": tr("col.status"),
+                        "last_seen": tr("col.last_seen"),
+                        "state": tr("col.state"),
+                    }
+                ),
+                h.override("lel_pct", displayName=tr("col.lel_pct"), unit="percent"),
+                h.override("battery_pct", displayName=tr("col.battery_pct"), unit="percent"),
+            ],
+        ),
+        14,
+        15,
+    )
+    grid.add(
+        h.table(
+            tr("gas.offline.title"),
+            tr("gas.offline.description"),
+            [
+                h.sql(
+                    f"""
+                    SELECT detector_id, district, site_type, max(ts) AS last_seen,
+                      extract(epoch FROM {h.TIME_TO} - max(ts))::bigint AS silent_s
+                    FROM gas_detector_readings
+                    WHERE $__timeFilter(ts) AND {h.DISTRICT_FILTER}
+                    GROUP BY detector_id, district, site_type
+                    HAVING max(ts) < {h.TIME_TO} - {OFFLINE_AFTER}
+                    ORDER BY last_seen
+                    LIMIT 500
+                    """,
+                    expects_rows=False,
+                )
+            ],
+            overrides=[
+                *h.display_names(
+                    {
+                        "detector_id": tr("col.detector"),
+                        "district": tr("col.district"),
+                        "site_type": tr("col.site_type"),
+                        "last_seen": tr("col.last_seen"),
+                    }
+                ),
+                h.override("silent_s", displayName=tr("col.silent_for"), unit="s"),
+            ],
+        ),
+        10,
+        15,
+    )
+    return h.dashboard(SLUG, lang, tr, grid, templates=[h.district_var(tr)])

@@ -1,0 +1,261 @@
+"""Heating: supply/return temperatures and pressures per enterprise and station,
+indoor compliance against 18 °C."""
+
+from __future__ import annotations
+
+from grafanalib.core import Dashboard
+
+from dashboards import helpers as h
+from dashboards.i18n import Lang, Tr
+
+SLUG = "heating"
+
+READINGS_FILTER = f"$__timeFilter(ts) AND {h.DISTRICT_FILTER} AND {h.ENTERPRISE_FILTER}"
+PRESSURE_UNIT = "suffix: MPa"
+
+
+def _per_entity(column: str, entity: str, label: str, agg: str, ref_id: str) -> h.CitySqlTarget:
+    """One series per enterprise/station: `<entity> · <translated label>`."""
+    return h.sql_series(
+        f"""
+        SELECT $__timeGroupAlias(ts, $__interval),
+          {entity} || {h.sql_literal(" · " + label)} AS metric,
+          {agg}({column}) AS value
+        FROM heating_station_readings
+        WHERE {READINGS_FILTER}
+        GROUP BY 1, 2
+        ORDER BY 1
+        """,
+        ref_id,
+    )
+
+
+def build(lang: Lang) -> Dashboard:
+    tr = Tr(lang)
+    grid = h.Grid()
+    warm_steps = h.steps(h.ACTION, (0.9, h.WARN), (0.98, h.OK))
+    grid.add(
+        h.stat(
+            tr("heating.compliance.title"),
+            tr("heating.compliance.description"),
+            [
+                h.sql_series(
+                    f"""
+                    SELECT bucket AS "time",
+                      sum(stations_warm)::float8 / NULLIF(sum(stations_reporting), 0)
+                      AS warm_share
+                    FROM kpi_heating_compliance
+                    WHERE {h.hour_range("bucket")} AND {h.DISTRICT_FILTER}
+                    GROUP BY 1
+                    ORDER BY 1
+                    """
+                )
+            ],
+            unit="percentunit",
+            decimals=2,
+            graph=True,
+            thresholds=warm_steps,
+        ),
+        6,
+        5,
+    )
+    grid.add(
+        h.stat(
+            tr("heating.cold_stations.title"),
+            tr("heating.cold_stations.description"),
+            [
+                h.sql(
+                    f"""
+                    SELECT count(*) FILTER (WHERE indoor_temp_c < {h.INDOOR_MIN_C})
+                      AS stations_cold
+                    FROM (
+                      SELECT DISTINCT ON (station_id) station_id, indoor_temp_c
+                      FROM heating_station_readings
+                      WHERE {READINGS_FILTER}
+                      ORDER BY station_id, ts DESC
+                    ) AS latest
+                    """
+                )
+            ],
+            thresholds=h.steps(h.OK, (1, h.ACTION)),
+            color_mode="background",
+            no_value="0",
+        ),
+        6,
+        5,
+    )
+    grid.add(
+        h.stat(
+            tr("heating.pressure_alerts.title"),
+            tr("heating.pressure_alerts.description"),
+            [
+                h.sql(
+                    f"""
+                    SELECT count(*) AS open_heating_alerts FROM alerts
+                    WHERE rule LIKE 'heating.%' AND state <> 'resolved'
+                      AND severity IN ('critical', 'major') AND {h.DISTRICT_FILTER}
+                    """
+                )
+            ],
+            thresholds=h.steps(h.OK, (1, h.ACTION)),
+            color_mode="background",
+            no_value="0",
+        ),
+        6,
+        5,
+    )
+    grid.add(
+        h.stat(
+            tr("heating.stations.title"),
+            tr("heating.stations.description"),
+            [
+                h.sql(
+                    f"""
+                    SELECT count(DISTINCT station_id) AS stations_reporting
+                    FROM heating_station_readings
+                    WHERE {READINGS_FILTER}
+                    """
+                )
+            ],
+            thresholds=h.steps(h.INFO),
+        ),
+        6,
+        5,
+    )
+    grid.add(
+        h.timeseries(
+            tr("heating.indoor_min.title"),
+            tr("heating.indoor_min.description"),
+            [
+                h.sql_series(
+                    f"""
+                    SELECT $__timeGroupAlias(bucket, $__interval), district AS metric,
+                      min(indoor_temp_min_c) AS indoor_temp_min_c
+                    FROM rollups_1m
+                    WHERE feed = 'heating' AND $__timeFilter(bucket) AND {h.DISTRICT_FILTER}
+                    GROUP BY 1, 2
+                    ORDER BY 1
+                    """
+                )
+            ],
+            unit="celsius",
+            thresholds=h.steps(h.ACTION, (h.INDOOR_MIN_C, h.OK)),
+            threshold_style="line+area",
+            soft_min=14,
+            soft_max=24,
+        ),
+        12,
+        9,
+    )
+    grid.add(
+        h.timeseries(
+            tr("heating.compliance_by_district.title"),
+            tr("heating.compliance_by_district.description"),
+            [
+                h.sql_series(
+                    f"""
+                    SELECT bucket AS "time", district AS metric, warm_share
+                    FROM kpi_heating_compliance
+                    WHERE {h.hour_range("bucket")} AND {h.DISTRICT_FILTER}
+                    ORDER BY 1
+                    """
+                )
+            ],
+            unit="percentunit",
+            thresholds=warm_steps,
+            threshold_style="line",
+            soft_min=0.8,
+            soft_max=1,
+        ),
+        12,
+        9,
+    )
+    grid.add(
+        h.timeseries(
+            tr("heating.temps.title"),
+            tr("heating.temps.description"),
+            [
+                _per_entity("supply_temp_c", "enterprise_id", tr("legend.supply"), "avg", "A"),
+                _per_entity("return_temp_c", "enterprise_id", tr("legend.return"), "avg", "B"),
+            ],
+            unit="celsius",
+        ),
+        12,
+        10,
+    )
+    grid.add(
+        h.timeseries(
+            tr("heating.pressures.title"),
+            tr("heating.pressures.description"),
+            [
+                _per_entity("supply_pressure_mpa", "station_id", tr("legend.supply"), "avg", "A"),
+                _per_entity("return_pressure_mpa", "station_id", tr("legend.return"), "avg", "B"),
+            ],
+            unit=PRESSURE_UNIT,
+            legend_calcs=("lastNotNull", "min"),
+        ),
+        12,
+        10,
+    )
+    grid.add(
+        h.table(
+            tr("heating.table.title"),
+            tr("heating.table.description"),
+            [
+                h.sql(
+                    f"""
+                    SELECT DISTINCT ON (station_id) station_id, enterprise_id, district,
+                      supply_temp_c, return_temp_c, supply_pressure_mpa, return_pressure_mpa,
+                      flow_m3h, indoor_temp_c, outdoor_temp_c, ts AS last_seen
+                    FROM heating_station_readings
+                    WHERE {READINGS_FILTER}
+                    ORDER BY station_id, ts DESC
+                    """
+                )
+            ],
+            overrides=[
+                *h.display_names(
+                    {
+                        "station_id": tr("col.station"),
+                        "enterprise_id": tr("col.enterprise"),
+                        "district": tr("col.district"),
+                        "last_seen": tr("col.last_seen"),
+                    }
+                ),
+                h.override("supply_temp_c", displayName=tr("col.supply_temp"), unit="celsius"),
+                h.override("return_temp_c", displayName=tr("col.return_temp"), unit="celsius"),
+                h.override(
+                    "supply_pressure_mpa",
+                    displayName=tr("col.supply_pressure"),
+                    unit=PRESSURE_UNIT,
+                ),
+                h.override(
+                    "return_pressure_mpa",
+                    displayName=tr("col.return_pressure"),
+                    unit=PRESSURE_UNIT,
+                ),
+                h.override("flow_m3h", displayName=tr("col.flow"), unit="suffix: m³/h"),
+                h.override(
+                    "indoor_temp_c",
+                    displayName=tr("col.indoor_temp"),
+                    unit="celsius",
+                    thresholds={
+                        "mode": "absolute",
+                        "steps": h.steps(h.ACTION, (h.INDOOR_MIN_C, h.OK)),
+                    },
+                    custom__cellOptions={"type": "color-background"},
+                ),
+                h.override("outdoor_temp_c", displayName=tr("col.outdoor_temp"), unit="celsius"),
+            ],
+            sort_by=tr("col.indoor_temp"),
+        ),
+        24,
+        10,
+    )
+    return h.dashboard(
+        SLUG,
+        lang,
+        tr,
+        grid,
+        templates=[h.district_var(tr), h.enterprise_var(tr)],
+    )

@@ -1,0 +1,256 @@
+"""City overview: the four KPIs against their targets, open alerts, a city map."""
+
+from __future__ import annotations
+
+from grafanalib.core import Dashboard, Stat
+
+from dashboards import helpers as h
+from dashboards.geomap import MarkersLayer
+from dashboards.i18n import Lang, Tr
+
+SLUG = "overview"
+
+
+def open_alerts_by_severity(tr: Tr, key: str) -> Stat:
+    """One number per severity; red only when critical or major alerts are open."""
+    counts = ",\n".join(f"count(*) FILTER (WHERE severity = '{s}') AS {s}" for s in h.SEVERITIES)
+    overrides = [
+        h.override(
+            s,
+            displayName=tr(f"severity.{s}"),
+            thresholds={"mode": "absolute", "steps": h.steps(h.OK, (1, h.SEVERITY_COLOR[s]))},
+        )
+        for s in h.SEVERITIES
+    ]
+    return h.stat(
+        tr(f"{key}.title"),
+        tr(f"{key}.description"),
+        [
+            h.sql(
+                f"""
+                SELECT {counts}
+                FROM alerts
+                WHERE state <> 'resolved' AND {h.DISTRICT_FILTER}
+                """
+            )
+        ],
+        unit="none",
+        overrides=overrides,
+        color_mode="background",
+        no_value="0",
+    )
+
+
+def build(lang: Lang) -> Dashboard:
+    tr = Tr(lang)
+    grid = h.Grid()
+    grid.add(
+        h.stat(
+            tr("overview.lit_rate.title"),
+            tr("overview.lit_rate.description"),
+            [
+                h.sql(
+                    f"""
+                    SELECT sum(lights_lit)::float8 / NULLIF(sum(lights_expected_lit), 0)
+                      AS lit_rate
+                    FROM kpi_night_lit_rate
+                    WHERE {h.day_range("day")} AND {h.DISTRICT_FILTER}
+                    """
+                )
+            ],
+            unit="percentunit",
+            decimals=2,
+            thresholds=h.steps(h.WARN, (h.LIT_RATE_TARGET, h.OK)),
+        ),
+        6,
+        5,
+    )
+    grid.add(
+        h.stat(
+            tr("overview.closure.title"),
+            tr("overview.closure.description"),
+            [
+                h.sql(
+                    f"""
+                    SELECT sum(alerts_resolved)::float8 / NULLIF(sum(alerts_total), 0)
+                      AS closure_rate
+                    FROM kpi_alert_response
+                    WHERE {h.DISTRICT_FILTER}
+                    """
+                )
+            ],
+            unit="percentunit",
+            decimals=2,
+            thresholds=h.steps(h.WARN, (0.95, h.MINOR), (0.99, h.OK)),
+        ),
+        6,
+        5,
+    )
+    grid.add(
+        h.stat(
+            tr("overview.online.title"),
+            tr("overview.online.description"),
+            [
+                h.sql_series(
+                    f"""
+                    SELECT bucket AS "time",
+                      sum(detectors_online)::float8 / NULLIF(sum(detectors_known), 0)
+                      AS online_rate
+                    FROM kpi_detector_online_rate
+                    WHERE {h.hour_range("bucket")} AND {h.DISTRICT_FILTER}
+                    GROUP BY 1
+                    ORDER BY 1
+                    """
+                )
+            ],
+            unit="percentunit",
+            decimals=2,
+            graph=True,
+            thresholds=h.steps(h.WARN, (0.95, h.MINOR), (0.99, h.OK)),
+        ),
+        6,
+        5,
+    )
+    grid.add(
+        h.stat(
+            tr("overview.heating.title"),
+            tr("overview.heating.description"),
+            [
+                h.sql_series(
+                    f"""
+                    SELECT bucket AS "time",
+                      sum(stations_warm)::float8 / NULLIF(sum(stations_reporting), 0)
+                      AS warm_share
+                    FROM kpi_heating_compliance
+                    WHERE {h.hour_range("bucket")} AND {h.DISTRICT_FILTER}
+                    GROUP BY 1
+                    ORDER BY 1
+                    """
+                )
+            ],
+            unit="percentunit",
+            decimals=2,
+            graph=True,
+            thresholds=h.steps(h.ACTION, (0.9, h.WARN), (0.98, h.OK)),
+        ),
+        6,
+        5,
+    )
+    grid.add(open_alerts_by_severity(tr, "overview.open_alerts"), 24, 4)
+    grid.add(
+        h.geomap(
+            tr("overview.map.title"),
+            tr("overview.map.description"),
+            [
+                h.sql(
+                    f"""
+                    SELECT alert_id, rule, severity, state, entity_id, district, lat, lon,
+                      started_at, summary
+                    FROM alerts
+                    WHERE state <> 'resolved' AND lat IS NOT NULL AND lon IS NOT NULL
+                      AND {h.DISTRICT_FILTER}
+                    ORDER BY {h.severity_rank_sql()} DESC, started_at
+                    LIMIT 5000
+                    """,
+                    expects_rows=False,
+                )
+            ],
+            [
+                MarkersLayer(
+                    name=tr("overview.map.layer"),
+                    ref_id="A",
+                    color_field="severity",
+                    size=8,
+                    text_field=None,
+                )
+            ],
+            mappings=h.severity_mappings(tr),
+            overrides=h.display_names(
+                {
+                    "rule": tr("col.rule"),
+                    "severity": tr("col.severity"),
+                    "state": tr("col.state"),
+                    "entity_id": tr("col.entity"),
+                    "district": tr("col.district"),
+                    "started_at": tr("col.started_at"),
+                    "summary": tr("col.summary"),
+                }
+            ),
+        ),
+        14,
+        14,
+    )
+    grid.add(
+        h.table(
+            tr("overview.districts.title"),
+            tr("overview.districts.description"),
+            [
+                h.sql(
+                    f"""
+                    WITH d AS (
+                      SELECT DISTINCT district FROM rollups_1m
+                      WHERE $__timeFilter(bucket) AND {h.DISTRICT_FILTER}
+                    ), lit AS (
+                      SELECT district,
+                        sum(lights_lit)::float8 / NULLIF(sum(lights_expected_lit), 0) AS lit_rate
+                      FROM kpi_night_lit_rate WHERE {h.day_range("day")}
+                      GROUP BY district
+                    ), det AS (
+                      SELECT DISTINCT ON (district) district, online_rate
+                      FROM kpi_detector_online_rate WHERE {h.hour_range("bucket")}
+                      ORDER BY district, bucket DESC
+                    ), heat AS (
+                      SELECT DISTINCT ON (district) district, warm_share
+                      FROM kpi_heating_compliance WHERE {h.hour_range("bucket")}
+                      ORDER BY district, bucket DESC
+                    ), open_alerts AS (
+                      SELECT district, count(*) AS open_alerts
+                      FROM alerts WHERE state <> 'resolved'
+                      GROUP BY district
+                    )
+                    SELECT d.district, lit.lit_rate, det.online_rate, heat.warm_share,
+                      coalesce(open_alerts.open_alerts, 0) AS open_alerts
+                    FROM d
+                    LEFT JOIN lit USING (district)
+                    LEFT JOIN det USING (district)
+                    LEFT JOIN heat USING (district)
+                    LEFT JOIN open_alerts USING (district)
+                    ORDER BY d.district
+                    """
+                )
+            ],
+            overrides=[
+                h.override("district", displayName=tr("col.district")),
+                _rate_cell("lit_rate", tr("col.lit_rate"), h.steps(h.WARN, (0.98, h.OK))),
+                _rate_cell(
+                    "online_rate",
+                    tr("col.online_rate"),
+                    h.steps(h.WARN, (0.95, h.MINOR), (0.99, h.OK)),
+                ),
+                _rate_cell(
+                    "warm_share",
+                    tr("col.warm_share"),
+                    h.steps(h.ACTION, (0.9, h.WARN), (0.98, h.OK)),
+                ),
+                h.override(
+                    "open_alerts",
+                    displayName=tr("col.open_alerts"),
+                    unit="none",
+                ),
+            ],
+        ),
+        10,
+        14,
+    )
+    return h.dashboard(SLUG, lang, tr, grid, templates=[h.district_var(tr)])
+
+
+def _rate_cell(field: str, name: str, steps: list[dict[str, object]]) -> dict[str, object]:
+    return h.override(
+        field,
+        displayName=name,
+        unit="percentunit",
+        decimals=1,
+        thresholds={"mode": "absolute", "steps": steps},
+        custom__cellOptions={"type": "color-text"},
+    )

@@ -1,0 +1,46 @@
+"""Every alert rule of DESIGN.md: its entity type and where its state is kept.
+
+The engine routes acknowledgements with this table (an alert id names the rule
+and the entity, the table names the store key), and the tests check that each
+rule has a runbook page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class RuleInfo:
+    entity_type: str
+    store_prefix: str  # the state of entity X is store[f"{store_prefix}:{X}"]
+
+
+GAS = RuleInfo("gas_detector", "gas")
+LIGHT = RuleInfo("streetlight", "light")
+CIRCUIT = RuleInfo("circuit", "circuit")
+DISTRICT = RuleInfo("district", "district-lit")
+STATION = RuleInfo("heating_station", "heating")
+TRUCK = RuleInfo("truck", "truck")
+
+RULES: dict[str, RuleInfo] = {
+    "gas.lel_high": GAS,
+    "gas.detector_fault": GAS,
+    "gas.detector_offline": GAS,
+    "streetlight.dark": LIGHT,
+    "streetlight.circuit_outage": CIRCUIT,
+    "streetlight.day_burning": LIGHT,
+    "streetlight.lit_rate_low": DISTRICT,
+    "heating.indoor_cold": STATION,
+    "heating.pressure_drop": STATION,
+    "heating.supply_temp_low": STATION,
+    "heating.station_offline": STATION,
+    "fleet.off_route": TRUCK,
+    "fleet.geofence_violation": TRUCK,
+    "fleet.idle": TRUCK,
+    "fleet.speeding": TRUCK,
+}
+
+
+def store_key(info: RuleInfo, entity_id: str) -> str:
+    return f"{info.store_prefix}:{entity_id}"

@@ -1,0 +1,83 @@
+"""streetlight.circuit_outage: a large share of one circuit's lights dark at once.
+
+The circuit's state maps each light seen on it to 1 (dark while it should be
+lit) or 0, so the share is over the circuit's known lights. A circuit is judged
+only once it has been known for `circuit_settle_s` (one report interval), so a
+worker starting up does not call an outage on the first few lights it hears of.
+The state changes (and needs writing) only when a light's flag changes, a light
+joins or leaves, or the alert changes: most reports leave it as it was.
+"""
+
+from __future__ import annotations
+
+from streams.models import Alert
+from streams.rules.context import RuleContext
+from streams.rules.entity import State
+from streams.rules.lifecycle import Subject
+from streams.rules.timeutil import seconds_ms
+
+OUTAGE = "streetlight.circuit_outage"
+ENTITY_TYPE = "circuit"
+
+
+def evaluate(
+    state: State | None,
+    circuit_id: str,
+    light_id: str,
+    out: bool | None,
+    at_ms: int,
+    district: str,
+    ctx: RuleContext,
+) -> tuple[State | None, list[Alert]]:
+    """Record light `light_id` as dark (`out`), lit, or gone from the circuit (None).
+
+    Returns the very same `state` object when nothing changed."""
+    prev = state or {}
+    th = ctx.thresholds.streetlight
+    # the circuit's clock: the newest report it has seen, so a resolution is never
+    # stamped before the alert started
+    at = max(at_ms, prev.get("ts", at_ms))
+    first = prev.get("first", at)
+    lights: dict[str, int] = dict(prev.get("lights", {}))
+    if out is None:
+        lights.pop(light_id, None)
+    else:
+        lights[light_id] = int(out)
+    book = ctx.book(prev.get("alerts"))
+    known = len(lights)
+    dark = sum(lights.values())
+    share = dark / known if known else 0.0
+    settled = at - first >= seconds_ms(th.circuit_settle_s)
+    if settled and known >= th.circuit_min_lights and share >= th.circuit_outage_ratio:
+        book.fire(
+            OUTAGE,
+            "major",
+            Subject(ENTITY_TYPE, circuit_id, district),
+            at,
+            value=round(share, 4),
+            threshold=th.circuit_outage_ratio,
+            summary=(
+                f"{dark} of {known} streetlights on circuit {circuit_id} ({district}) are dark "
+                f"({share:.0%}, >= {th.circuit_outage_ratio:.0%}): likely a cable or cabinet "
+                "fault"
+            ),
+        )
+    elif share < th.circuit_clear_ratio:
+        book.resolve(
+            OUTAGE,
+            at,
+            value=round(share, 4),
+            summary=f"Circuit {circuit_id} restored: {dark} of {known} lights dark",
+        )
+    if state is not None and lights == prev.get("lights") and not book.emitted:
+        return state, []
+    new: State = {
+        **prev,
+        "id": circuit_id,
+        "ts": at,
+        "first": first,
+        "district": district,
+        "lights": lights,
+        "alerts": book.open,
+    }
+    return new, book.emitted

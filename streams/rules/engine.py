@@ -1,0 +1,252 @@
+"""The rule engine: routes events and acknowledgements to the pure rules and keeps
+all their state in one mutable mapping (a dict in tests, a Faust table in the worker).
+
+Store keys (all values plain JSON):
+- `gas:<detector_id>`, `light:<light_id>`, `heating:<station_id>`, `truck:<truck_id>`:
+  one entity's state and its open alerts;
+- `circuit:<circuit_id>`, `district-lit:<district>`: the streetlight group rules;
+- `wm:<feed>`: the feed's newest event time and watermark;
+- `timers:<feed>`, `timer:<feed>:<bucket ms>`: the offline due-time index (`timers`).
+
+Each event costs a read and a write of its own entity key and of `wm:<feed>`;
+streetlight events also touch their district, and read their circuit (written
+only when a light's dark flag changes). Nothing scans all entities.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, MutableMapping
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+from typing import Any, TypeVar
+
+from streams import topics
+from streams.models import (
+    MODEL_BY_TOPIC,
+    Alert,
+    AlertAck,
+    Event,
+    FleetGpsFix,
+    GasDetectorReading,
+    HeatingStationReading,
+    StreetlightStatus,
+)
+from streams.rules import catalog, circuit, fleet, gas, heating, lit_rate, streetlight, timers
+from streams.rules.city import CityContext
+from streams.rules.context import RuleContext
+from streams.rules.entity import State, is_stale
+from streams.rules.lifecycle import parse_alert_id
+from streams.rules.thresholds import Thresholds
+from streams.rules.timeutil import seconds_ms, to_ms
+
+E = TypeVar("E", bound=Event)
+Evaluate = Callable[[State | None, E, RuleContext], tuple[State | None, list[Alert]]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Offline:
+    """An offline rule: fires `after_ms` past an entity's last reading."""
+
+    info: catalog.RuleInfo
+    after_ms: int
+    fire: Callable[[State, int, RuleContext], tuple[State, list[Alert]]]
+
+
+class RuleEngine:
+    def __init__(
+        self,
+        thresholds: Thresholds,
+        city: CityContext,
+        store: MutableMapping[str, Any],
+        *,
+        runbook_base_url: str,
+    ) -> None:
+        self.ctx = RuleContext(thresholds, city, runbook_base_url)
+        self.store = store
+        self._lateness_ms = seconds_ms(thresholds.engine.allowed_lateness_s)
+        self._bucket_ms = max(1, seconds_ms(thresholds.engine.timer_bucket_s))
+        self._offline: dict[str, _Offline] = {
+            "gas": _Offline(catalog.GAS, gas.offline_after_ms(thresholds.gas), gas.offline),
+            "heating": _Offline(
+                catalog.STATION, heating.offline_after_ms(thresholds.heating), heating.offline
+            ),
+        }
+
+    # --- public API ---
+
+    def on_event(self, feed_topic: str, event: Event) -> list[Alert]:
+        """Apply one valid reading of `feed_topic` (a bare name from `streams.topics`)."""
+        feed = topics.FEED_NAME.get(feed_topic)
+        if feed is None or not isinstance(event, MODEL_BY_TOPIC[feed_topic]):
+            raise ValueError(f"{type(event).__name__} is not an event of feed {feed_topic!r}")
+        alerts: list[Alert]
+        if isinstance(event, GasDetectorReading):
+            online = self._proves_online("gas", event)
+            alerts = self._on_entity(
+                "gas", catalog.GAS, event.detector_id, event, partial(gas.evaluate, online=online)
+            )
+        elif isinstance(event, HeatingStationReading):
+            online = self._proves_online("heating", event)
+            evaluate = partial(heating.evaluate, online=online)
+            alerts = self._on_entity("heating", catalog.STATION, event.station_id, event, evaluate)
+        elif isinstance(event, FleetGpsFix):
+            alerts = self._on_entity("fleet", catalog.TRUCK, event.truck_id, event, fleet.evaluate)
+        else:
+            assert isinstance(event, StreetlightStatus)
+            alerts = self._on_light(event)
+        return alerts + self._advance_feed(feed, max_ts=to_ms(event.ts))
+
+    def on_ack(self, ack: AlertAck) -> list[Alert]:
+        """firing -> acknowledged; [] for an unknown, resolved or superseded alert."""
+        parsed = parse_alert_id(ack.alert_id)
+        if parsed is None:
+            return []
+        rule, entity_id, started_ms = parsed
+        info = catalog.RULES.get(rule)
+        if info is None:
+            return []
+        key = catalog.store_key(info, entity_id)
+        state = self.store.get(key)
+        if not state or rule not in state.get("alerts", {}):
+            return []
+        book = self.ctx.book(state["alerts"])
+        book.acknowledge(rule, started_ms, to_ms(ack.at))
+        if book.emitted:
+            self.store[key] = {**state, "alerts": book.open}
+        return book.emitted
+
+    def advance(self, watermark: datetime) -> list[Alert]:
+        """Move every feed's watermark to at least `watermark` (as given: no lateness is
+        subtracted) and fire the offline timers it passes. For a worker whose feed has
+        gone quiet, where event time alone would never move on."""
+        alerts: list[Alert] = []
+        for feed in self._offline:
+            alerts += self._advance_feed(feed, watermark=to_ms(watermark))
+        return alerts
+
+    def watermark(self, feed: str) -> int | None:
+        """The feed's watermark in epoch ms (None before its first event)."""
+        record = self.store.get(f"wm:{feed}")
+        return None if record is None else int(record["watermark"])
+
+    # --- per feed ---
+
+    def _proves_online(self, feed: str, event: Event) -> bool:
+        """False when the watermark already passed this reading's own offline due time."""
+        mark = self.watermark(feed)
+        return mark is None or to_ms(event.ts) + self._offline[feed].after_ms > mark
+
+    def _on_entity(
+        self,
+        feed: str,
+        info: catalog.RuleInfo,
+        entity_id: str,
+        event: E,
+        evaluate: Evaluate[E],
+    ) -> list[Alert]:
+        key = catalog.store_key(info, entity_id)
+        prev = self.store.get(key)
+        at = to_ms(event.ts)
+        if is_stale(prev, at):
+            return []
+        state, alerts = evaluate(prev, event, self.ctx)
+        assert state is not None
+        offline = self._offline.get(feed)
+        if offline is not None and state.get("timer") is None:
+            bucket = timers.arm(self.store, feed, entity_id, at + offline.after_ms, self._bucket_ms)
+            state = {**state, "timer": bucket}
+        self.store[key] = state
+        return alerts
+
+    def _on_light(self, event: StreetlightStatus) -> list[Alert]:
+        key = catalog.store_key(catalog.LIGHT, event.light_id)
+        prev = self.store.get(key)
+        at = to_ms(event.ts)
+        if is_stale(prev, at):
+            return []
+        state, alerts = streetlight.evaluate(prev, event, self.ctx)
+        assert state is not None
+        self.store[key] = state
+        old = prev or {}
+        if old.get("circuit") not in (None, event.circuit_id):
+            alerts += self._circuit(old["circuit"], event.light_id, None, at, old["district"])
+        alerts += self._circuit(event.circuit_id, event.light_id, state["out"], at, event.district)
+        # district: every report, because the lit-rate duration runs on the district's clock
+        expected, lit = old.get("contrib", [0, 0])
+        if old.get("district") not in (None, event.district):
+            alerts += self._district(old["district"], -expected, -lit, at)
+            expected, lit = 0, 0
+        new_expected, new_lit = state["contrib"]
+        alerts += self._district(event.district, new_expected - expected, new_lit - lit, at)
+        return alerts
+
+    def _circuit(
+        self, circuit_id: str, light_id: str, out: bool | None, at: int, district: str
+    ) -> list[Alert]:
+        key = catalog.store_key(catalog.CIRCUIT, circuit_id)
+        prev = self.store.get(key)
+        state, alerts = circuit.evaluate(prev, circuit_id, light_id, out, at, district, self.ctx)
+        if state is not prev:  # most reports change nothing: spare the changelog a write
+            self.store[key] = state
+        return alerts
+
+    def _district(self, district: str, d_expected: int, d_lit: int, at: int) -> list[Alert]:
+        key = catalog.store_key(catalog.DISTRICT, district)
+        state, alerts = lit_rate.evaluate(
+            self.store.get(key), district, d_expected, d_lit, at, self.ctx
+        )
+        self.store[key] = state
+        return alerts
+
+    # --- watermarks and offline timers ---
+
+    def _advance_feed(
+        self, feed: str, *, max_ts: int | None = None, watermark: int | None = None
+    ) -> list[Alert]:
+        key = f"wm:{feed}"
+        record = self.store.get(key) or {"max_ts": None, "watermark": None}
+        newest = record["max_ts"]
+        if max_ts is not None and (newest is None or max_ts > newest):
+            newest = max_ts
+        candidates = [
+            w
+            for w in (
+                record["watermark"],
+                None if newest is None else newest - self._lateness_ms,
+                watermark,
+            )
+            if w is not None
+        ]
+        mark = max(candidates) if candidates else None
+        if mark is None:
+            return []
+        if (newest, mark) != (record["max_ts"], record["watermark"]):
+            self.store[key] = {"max_ts": newest, "watermark": mark}
+        return self._fire_timers(feed, mark)
+
+    def _fire_timers(self, feed: str, watermark: int) -> list[Alert]:
+        offline = self._offline.get(feed)
+        if offline is None:
+            return []
+        alerts: list[Alert] = []
+        while (bucket := timers.next_due(self.store, feed, watermark)) is not None:
+            for entity_id in timers.take(self.store, feed, bucket):
+                key = catalog.store_key(offline.info, entity_id)
+                state = self.store.get(key)
+                if state is None or state.get("timer") != bucket:
+                    continue  # filed elsewhere since: this entry is stale
+                due = state["ts"] + offline.after_ms
+                if due <= watermark:
+                    state, fired = offline.fire(state, due, self.ctx)
+                    alerts += fired
+                    # re-armed by its next reading, which also resolves the alert
+                    state = {**state, "timer": None}
+                else:
+                    bucket_ms = self._bucket_ms
+                    state = {
+                        **state,
+                        "timer": timers.arm(self.store, feed, entity_id, due, bucket_ms),
+                    }
+                self.store[key] = state
+        return alerts

@@ -1,0 +1,142 @@
+"""The alert lifecycle shared by every rule: firing -> acknowledged -> resolved.
+
+An entity's state keeps its open alerts as plain JSON records, one per rule
+(so one open alert per (rule, entity)). `AlertBook` wraps those records for one
+evaluation: rules say `fire` or `resolve` whenever they like, and the book
+emits an `Alert` only when something actually changes (a new alert, a severity
+change, an acknowledgement, a resolution). Records are replaced, never mutated,
+so the caller's previous state stays untouched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from streams.models import Alert, AlertState, Severity
+from streams.rules.timeutil import from_ms
+
+Record = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """What an alert is about: copied into every alert the entity raises."""
+
+    entity_type: str
+    entity_id: str
+    district: str
+    lat: float | None = None
+    lon: float | None = None
+
+
+def alert_id(rule: str, entity_id: str, started_ms: int) -> str:
+    return f"{rule}:{entity_id}:{started_ms}"
+
+
+def parse_alert_id(value: str) -> tuple[str, str, int] | None:
+    """(rule, entity_id, started_ms), or None when the id is not one of ours."""
+    rule, sep, rest = value.partition(":")
+    entity_id, sep2, started = rest.rpartition(":")
+    if not (sep and sep2 and rule and entity_id and started.isdigit()):
+        return None
+    return rule, entity_id, int(started)
+
+
+def runbook_url(base_url: str, rule: str) -> str:
+    return f"{base_url.rstrip('/')}/{rule}.md"
+
+
+class AlertBook:
+    """The open alerts of one entity, for the length of one evaluation."""
+
+    def __init__(self, open_alerts: Mapping[str, Record] | None, runbook_base_url: str) -> None:
+        self.open: dict[str, Record] = dict(open_alerts or {})
+        self.emitted: list[Alert] = []
+        self._base_url = runbook_base_url
+
+    def is_open(self, rule: str) -> bool:
+        return rule in self.open
+
+    def get(self, rule: str) -> Record | None:
+        return self.open.get(rule)
+
+    def fire(
+        self,
+        rule: str,
+        severity: Severity,
+        subject: Subject,
+        at_ms: int,
+        *,
+        value: float | None,
+        threshold: float | None,
+        summary: str,
+    ) -> None:
+        """Open the alert, or change its severity; a repeat of the same condition is silent."""
+        current = self.open.get(rule)
+        if current is not None and current["severity"] == severity:
+            return
+        record: Record = {
+            "severity": severity,
+            # a severity change pages again, even when the old level was acknowledged
+            "state": "firing",
+            "entity_type": subject.entity_type,
+            "entity_id": subject.entity_id,
+            "district": subject.district,
+            "lat": subject.lat,
+            "lon": subject.lon,
+            "started": at_ms if current is None else current["started"],
+            "updated": at_ms if current is None else max(at_ms, current["updated"]),
+            "value": value,
+            "threshold": threshold,
+            "summary": summary,
+        }
+        self.open[rule] = record
+        self.emitted.append(self._alert(rule, record, resolved_ms=None))
+
+    def resolve(self, rule: str, at_ms: int, *, value: float | None, summary: str) -> None:
+        """Close the open alert of `rule`, if there is one."""
+        current = self.open.pop(rule, None)
+        if current is None:
+            return
+        # never before the last change, even if the clearing reading was itself late
+        at = max(at_ms, current["updated"])
+        record = {**current, "state": "resolved", "updated": at, "value": value, "summary": summary}
+        self.emitted.append(self._alert(rule, record, resolved_ms=at))
+
+    def acknowledge(self, rule: str, started_ms: int, at_ms: int) -> None:
+        """firing -> acknowledged; acks for another incarnation, or older than its
+        last change (a later escalation re-pages), are ignored."""
+        current = self.open.get(rule)
+        if (
+            current is None
+            or current["started"] != started_ms
+            or current["state"] != "firing"
+            or at_ms < current["updated"]
+        ):
+            return
+        record = {**current, "state": "acknowledged", "updated": at_ms}
+        self.open[rule] = record
+        self.emitted.append(self._alert(rule, record, resolved_ms=None))
+
+    def _alert(self, rule: str, record: Record, *, resolved_ms: int | None) -> Alert:
+        state: AlertState = record["state"]
+        return Alert(
+            alert_id=alert_id(rule, record["entity_id"], record["started"]),
+            rule=rule,
+            severity=record["severity"],
+            state=state,
+            entity_type=record["entity_type"],
+            entity_id=record["entity_id"],
+            district=record["district"],
+            lat=record["lat"],
+            lon=record["lon"],
+            started_at=from_ms(record["started"]),
+            updated_at=from_ms(record["updated"]),
+            resolved_at=None if resolved_ms is None else from_ms(resolved_ms),
+            value=record["value"],
+            threshold=record["threshold"],
+            summary=record["summary"],
+            runbook=runbook_url(self._base_url, rule),
+        )

@@ -1,0 +1,87 @@
+"""Shared pieces of the roll-up windows: the contract's constants and small pure helpers."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+from typing import Literal, Protocol, TypeVar
+
+from streams.models import Event, Rollup
+
+FeedName = Literal["gas", "streetlight", "heating", "fleet"]
+
+#: Windows are aligned on the Unix epoch, so every worker cuts the same buckets.
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+DEFAULT_WINDOW = timedelta(minutes=1)
+DEFAULT_ALLOWED_LATENESS = timedelta(seconds=10)
+
+#: gas: first alarm level of `gas.lel_high` (DESIGN.md, alert rules).
+ALARM_LEL_PCT = 25.0
+#: gas: a detector is online while it reported within 3 heartbeat intervals.
+ONLINE_WITHIN = timedelta(seconds=180)
+#: streetlight: lights report every 5 min; three missed reports make a status stale.
+SNAPSHOT_MAX_AGE = timedelta(minutes=15)
+#: streetlight: darkness is probed just inside the window, at its last instant.
+DARK_PROBE = timedelta(milliseconds=1)
+#: heating: the northern-China indoor minimum of the heating season.
+WARM_INDOOR_C = 18.0
+#: fleet: the first fix of a window joins its predecessor only across a short gap,
+#: so a truck that was off the air does not get a straight-line jump credited.
+PREVIOUS_FIX_WITHIN = timedelta(seconds=60)
+#: fleet: mean Earth radius (IUGG), for the haversine distance.
+EARTH_RADIUS_KM = 6371.0088
+WASTE_KINDS: tuple[str, ...] = ("kitchen", "recyclable", "other", "hazardous")
+LIT_POWER_STATES = frozenset({"on", "dim"})
+
+
+class DarkClock(Protocol):
+    """The one part of `streams.rules.city.CityContext` the roll-ups need."""
+
+    def is_dark(self, ts: datetime) -> bool: ...
+
+
+def floor_to_window(ts: datetime, window: timedelta = DEFAULT_WINDOW) -> datetime:
+    """The start of the window holding `ts` (a window is [start, start + window))."""
+    if ts.tzinfo is None:
+        raise ValueError("event time must be timezone-aware")
+    return EPOCH + ((ts - EPOCH) // window) * window
+
+
+def watermark(max_event_ts: datetime | None, allowed_lateness: timedelta) -> datetime | None:
+    """Event-time watermark: the latest event time seen minus the allowed lateness."""
+    return None if max_event_ts is None else max_event_ts - allowed_lateness
+
+
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in km between two WGS-84 points (spherical Earth)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
+
+
+E_contra = TypeVar("E_contra", bound=Event, contravariant=True)
+
+
+class FeedAggregator(Protocol[E_contra]):
+    """One feed's roll-ups over every district; the manager decides what is late.
+
+    `add` takes an event of a still-open window and returns False for a duplicate
+    (same district, entity and ts). `remember` takes a late event: its window has
+    been emitted, but the per-entity state that later windows read (last-known
+    light status, last heartbeat, previous truck fix) still learns from it.
+    `close_until` emits, in bucket order, every window ending at or before
+    `horizon` (window-aligned); `data_end` is the end of the window holding the
+    latest event time seen, past which only snapshot feeds have anything to say.
+    """
+
+    feed: FeedName
+
+    def add(self, event: E_contra) -> bool: ...
+
+    def remember(self, event: E_contra) -> None: ...
+
+    def close_until(self, horizon: datetime, data_end: datetime) -> list[Rollup]: ...
+
+    @property
+    def open_windows(self) -> int: ...
