@@ -1,0 +1,75 @@
+"""The worker's pure core: raw bytes in, dead letters, alerts and roll-ups out."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import orjson
+
+from streams import topics
+from streams.models import iso_z
+from streams.pipeline import PROCESSING_ERROR, Processor, RawMessage
+from streams.rules.engine import RuleEngine
+from streams.rules.thresholds import with_overrides
+from streams.windows import RollupWindows
+from tests.fixtures.city import FakeCity
+from tests.fixtures.events import NIGHT, gas
+from tests.streams.rules.support import RUNBOOKS, JsonStore
+
+
+def make_processor(engine: RuleEngine | None = None) -> Processor:
+    city = FakeCity()
+    engine = engine or RuleEngine(with_overrides({}), city, JsonStore(), runbook_base_url=RUNBOOKS)
+    return Processor(
+        engine,
+        RollupWindows(city),
+        clock=lambda: NIGHT + timedelta(hours=1),
+        max_age=timedelta(days=7),
+        max_future=timedelta(minutes=5),
+    )
+
+
+def raw(offset: int, value: bytes) -> RawMessage:
+    return RawMessage(topics.GAS_DETECTOR, "p." + topics.GAS_DETECTOR, 0, offset, b"gd-1", value)
+
+
+def gas_bytes(minute: float, lel: float) -> bytes:
+    event = gas(minute, lel_pct=lel).model_dump(mode="json")
+    event["ts"] = iso_z(gas(minute).ts)
+    return orjson.dumps(event)
+
+
+def test_bad_and_good_messages_in_one_batch() -> None:
+    processor = make_processor()
+    batch = [raw(0, b"{oops"), raw(1, gas_bytes(0, 1.0)), raw(2, gas_bytes(1, 30.0))]
+    out = processor.handle_feed(batch)
+    assert [(d.reason, d.offset, d.topic) for d in out.deadletters] == [
+        ("invalid_json", 0, "p.gas.detector.v1")
+    ]
+    assert out.valid == 2
+    assert [(a.rule, a.state, a.severity) for a in out.alerts] == [
+        ("gas.lel_high", "firing", "major")
+    ]
+    assert [feed for feed, _ in out.latencies] == ["gas", "gas"]
+
+
+def test_rollups_close_when_the_feed_moves_on() -> None:
+    processor = make_processor()
+    out = processor.handle_feed([raw(i, gas_bytes(i, 1.0)) for i in range(5)])
+    closed = {(r.feed, r.bucket) for r in out.rollups}
+    assert ("gas", NIGHT) in closed
+    assert all(r.feed == "gas" and r.readings == 1 for r in out.rollups)
+
+
+class ExplodingEngine(RuleEngine):
+    def on_event(self, feed_topic, event):  # type: ignore[no-untyped-def]
+        raise RuntimeError("bug in a rule")
+
+
+def test_a_failing_rule_dead_letters_the_event_instead_of_crashing() -> None:
+    city = FakeCity()
+    engine = ExplodingEngine(with_overrides({}), city, JsonStore(), runbook_base_url=RUNBOOKS)
+    out = make_processor(engine).handle_feed([raw(7, gas_bytes(0, 1.0))])
+    assert [(d.reason, d.offset) for d in out.deadletters] == [(PROCESSING_ERROR, 7)]
+    assert "bug in a rule" in out.deadletters[0].message
+    assert out.valid == 0

@@ -1,0 +1,70 @@
+"""The worker's buffered store behaves like the JSON store the rule tests use."""
+
+from __future__ import annotations
+
+import pytest
+
+from streams.models import Alert, Event
+from streams.rules.engine import RuleEngine
+from streams.rules.thresholds import with_overrides
+from streams.state import BufferedJsonStore
+from tests.fixtures.city import FakeCity
+from tests.fixtures.events import circuit_lights, gas, light, station, truck
+from tests.streams.rules.support import RUNBOOKS, TOPIC_OF, JsonStore
+
+
+def incident_stream() -> list[Event]:
+    events: list[Event] = []
+    for minute in range(0, 60):
+        lel = 30.0 if 10 <= minute < 20 else 60.0 if 20 <= minute < 25 else 1.0
+        events.append(gas(minute, detector_id="gd-1", lel_pct=lel))
+        if minute < 30:  # gd-2 goes silent: offline fires from the watermark
+            events.append(gas(minute, detector_id="gd-2"))
+        events.append(
+            station(minute, station_id="hs-1", indoor_temp_c=15.0 if minute > 5 else 20.0)
+        )
+        events += [
+            truck(minute, seconds=s, speed_kmh=70.0 if minute == 30 else 20.0) for s in (0, 30)
+        ]
+        if minute % 5 == 0:
+            events += circuit_lights(
+                minute, dark={"sl-c1-0", "sl-c1-1", "sl-c1-2"} if minute > 20 else set()
+            )
+            events.append(
+                light(minute, light_id="sl-x", power_state="off" if minute > 40 else "on")
+            )
+    return events
+
+
+def run(store: object, events: list[Event], flush_every: int) -> list[Alert]:
+    engine = RuleEngine(with_overrides({}), FakeCity(), store, runbook_base_url=RUNBOOKS)  # type: ignore[arg-type]
+    alerts: list[Alert] = []
+    for i, event in enumerate(events, 1):
+        alerts += engine.on_event(TOPIC_OF[type(event)], event)
+        if isinstance(store, BufferedJsonStore) and i % flush_every == 0:
+            store.flush()
+    return alerts
+
+
+@pytest.mark.parametrize("flush_every", [1, 7, 1000])
+def test_buffered_store_gives_the_same_alerts(flush_every: int) -> None:
+    events = incident_stream()
+    expected = run(JsonStore(), events, 1)
+    assert {a.rule for a in expected} >= {"gas.lel_high", "gas.detector_offline", "fleet.speeding"}
+    table: dict[bytes, bytes] = {}
+    assert run(BufferedJsonStore(table), events, flush_every) == expected
+
+
+def test_flush_writes_each_key_once_and_handles_deletes() -> None:
+    table: dict[bytes, bytes] = {b"old": b'{"a": 1}'}
+    store = BufferedJsonStore(table)
+    for i in range(5):
+        store["wm:gas"] = {"max_ts": i}
+    del store["old"]
+    assert "old" not in store and store["wm:gas"] == {"max_ts": 4}
+    assert table == {b"old": b'{"a": 1}'}  # nothing written before the flush
+    assert store.flush() == 2
+    assert table == {b"wm:gas": b'{"max_ts":4}'}
+    assert sorted(store) == ["wm:gas"] and len(store) == 1
+    with pytest.raises(KeyError):
+        store["old"]
