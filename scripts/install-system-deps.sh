@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# Installs the Debian packages CityOps uses when present: Prometheus (with
-# promtool) and Alertmanager. Needs root (CI runs as root); without root it
-# only says what is missing. PostgreSQL's server is expected from the image
-# (measured: postgresql-15 is installed), else it is installed too.
+# Installs the Debian packages CityOps uses: Prometheus (with promtool) and
+# Alertmanager, PostgreSQL when the image lacks it, and Node.js for the PGlite
+# TimescaleDB of the tests. Needs root (CI runs as root); without root it only
+# says what is missing.
 set -euo pipefail
 need=()
 command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 command -v prometheus-alertmanager >/dev/null 2>&1 || command -v alertmanager >/dev/null 2>&1 || need+=(prometheus-alertmanager)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+# Node.js runs PGlite+TimescaleDB (tools/pglite), the real TimescaleDB of the tests.
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+command -v npm >/dev/null 2>&1 || need+=(npm)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

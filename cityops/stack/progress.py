@@ -43,7 +43,7 @@ class ProgressView:
                 row = self._conn.execute(
                     psycopg.sql.SQL("SELECT count(*) FROM {}").format(psycopg.sql.Identifier(table))
                 ).fetchone()
-                counts[table] = int(row[0]) if row else 0
+                counts[table] = int(str(row[0])) if row else 0
             except psycopg.errors.UndefinedTable:
                 counts[table] = 0
         return counts

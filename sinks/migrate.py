@@ -1,0 +1,234 @@
+"""Versioned schema migrations: `sinks/migrations/NNN_name[.mode].sql`, applied in order.
+
+A migration is one SQL file, or a pair of files for the two storage modes
+(`NNN_name.timescaledb.sql` and `NNN_name.postgresql.sql`) that create the same
+names. Each migration runs in its own transaction together with its row in
+`schema_migrations`, so a failed migration leaves the database at the previous
+version. The mode is chosen once, when the first migration is applied, and
+recorded: TimescaleDB when the `timescaledb` extension is available, plain
+PostgreSQL otherwise.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import psycopg
+from psycopg import sql
+
+log = logging.getLogger(__name__)
+
+Mode = Literal["timescaledb", "postgresql"]
+MODES: tuple[Mode, ...] = ("timescaledb", "postgresql")
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+WRITER_ROLE = "cityops_writer"
+GRAFANA_ROLE = "cityops_grafana"
+
+# Serialises concurrent `cityops db migrate` / sink start-ups on one database.
+_LOCK_KEY = 0x43_49_54_59_4F_50_53  # "CITYOPS"
+_FILE_RE = re.compile(r"^(\d{3,})_([a-z0-9_]+?)(?:\.(timescaledb|postgresql))?\.sql$")
+
+_MODE_LINE = {
+    "timescaledb": (
+        "storage mode: TimescaleDB %s (hypertables, continuous aggregates rollups_1h/1d, "
+        "retention and compression policies)"
+    ),
+    "postgresql": (
+        "storage mode: plain PostgreSQL %s (timescaledb extension not available: same "
+        "tables, rollups_1h/1d are plain views, no retention or compression)"
+    ),
+}
+
+
+class MigrationError(RuntimeError):
+    """The schema cannot be migrated; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    files: dict[Mode | None, Path] = field(compare=False)
+
+    def path(self, mode: Mode) -> Path:
+        return self.files.get(mode) or self.files[None]
+
+    def sql(self, mode: Mode) -> str:
+        return self.path(mode).read_text(encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class MigrateResult:
+    mode: Mode
+    from_version: int
+    to_version: int
+    applied: tuple[int, ...]
+
+    @property
+    def up_to_date(self) -> bool:
+        return not self.applied
+
+    def message(self) -> str:
+        if self.up_to_date:
+            return f"schema up to date at version {self.to_version} ({self.mode}); nothing to do"
+        names = ", ".join(f"{v:03d}" for v in self.applied)
+        return (
+            f"migrated {self.mode} schema from version {self.from_version} to "
+            f"{self.to_version} (applied {names})"
+        )
+
+
+def discover(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
+    """The migrations in `directory`, by version; checks the set is well formed."""
+    found: dict[int, tuple[str, dict[Mode | None, Path]]] = {}
+    for path in sorted(directory.glob("*.sql")):
+        match = _FILE_RE.match(path.name)
+        if not match:
+            raise MigrationError(f"{path.name}: expected NNN_name.sql or NNN_name.<mode>.sql")
+        version, name, variant = int(match[1]), match[2], match[3]
+        seen_name, files = found.setdefault(version, (name, {}))
+        if seen_name != name:
+            raise MigrationError(f"version {version:03d} has two names: {seen_name}, {name}")
+        files[variant] = path  # type: ignore[index]
+    migrations = []
+    for expected, version in enumerate(sorted(found), start=1):
+        name, files = found[version]
+        if version != expected:
+            raise MigrationError(f"migration versions must be 1, 2, 3...; {expected:03d} missing")
+        if None not in files and set(files) != set(MODES):
+            raise MigrationError(f"{version:03d}_{name}: needs one file per mode, or one for both")
+        migrations.append(Migration(version, name, files))
+    return migrations
+
+
+def timescaledb_available(conn: psycopg.Connection) -> bool:
+    row = conn.execute(
+        "SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'"
+    ).fetchone()
+    return row is not None
+
+
+def _ensure_table(conn: psycopg.Connection) -> None:
+    # Checked first so that a role without CREATE on the schema (the sink's writer)
+    # can still read the version of an existing database.
+    if conn.execute("SELECT to_regclass('schema_migrations')").fetchone() == (None,):
+        conn.execute(
+            """
+            CREATE TABLE IF NOT EXISTS schema_migrations (
+                version    integer     PRIMARY KEY,
+                name       text        NOT NULL,
+                mode       text        NOT NULL,
+                applied_at timestamptz NOT NULL DEFAULT now()
+            )
+            """
+        )
+
+
+def schema_state(conn: psycopg.Connection) -> tuple[int, Mode | None]:
+    """(current version, recorded mode) of a database; (0, None) when empty."""
+    if conn.execute("SELECT to_regclass('schema_migrations')").fetchone() == (None,):
+        return 0, None
+    row = conn.execute(
+        "SELECT (SELECT coalesce(max(version), 0) FROM schema_migrations),"
+        " (SELECT mode FROM schema_migrations ORDER BY version LIMIT 1)"
+    ).fetchone()
+    assert row is not None
+    return int(row[0]), row[1]
+
+
+def _choose_mode(conn: psycopg.Connection) -> Mode:
+    if not timescaledb_available(conn):
+        return "postgresql"
+    try:
+        with conn.transaction():
+            conn.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
+    except psycopg.Error as exc:
+        # Installed but not loaded (shared_preload_libraries): usable only after a
+        # server restart, so this database goes plain.
+        log.warning("timescaledb is installed but cannot be created (%s)", exc.diag.message_primary)
+        return "postgresql"
+    return "timescaledb"
+
+
+def _server_version(conn: psycopg.Connection, mode: Mode) -> str:
+    query = (
+        "SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'"
+        if mode == "timescaledb"
+        else "SHOW server_version"
+    )
+    row = conn.execute(query).fetchone()
+    return str(row[0]) if row else "?"
+
+
+def set_passwords(
+    conn: psycopg.Connection, *, writer_password: str | None, grafana_password: str | None
+) -> list[str]:
+    """Set the roles' passwords (only those given); returns the roles changed."""
+    changed = []
+    for role, password in ((WRITER_ROLE, writer_password), (GRAFANA_ROLE, grafana_password)):
+        if password:
+            # ALTER ROLE takes no bind parameters: the literal is quoted by psycopg.sql.
+            conn.execute(
+                sql.SQL("ALTER ROLE {} PASSWORD {}").format(
+                    sql.Identifier(role), sql.Literal(password)
+                )
+            )
+            changed.append(role)
+    return changed
+
+
+def migrate(
+    url: str,
+    *,
+    writer_password: str | None = None,
+    grafana_password: str | None = None,
+    directory: Path = MIGRATIONS_DIR,
+) -> MigrateResult:
+    """Bring the database at `url` to the newest migration; idempotent.
+
+    Raises `MigrationError` when the database is at a version newer than the
+    migrations this code knows (written by a newer CityOps).
+    """
+    migrations = discover(directory)
+    latest = migrations[-1].version if migrations else 0
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (_LOCK_KEY,))
+        try:
+            current, mode = schema_state(conn)
+            if current > latest:
+                raise MigrationError(
+                    f"the database is at schema version {current}, newer than the newest "
+                    f"migration this CityOps knows ({latest}): refusing to touch it; run a "
+                    "CityOps at least as new as the one that migrated it"
+                )
+            if mode is None:
+                mode = _choose_mode(conn)
+            elif mode == "postgresql" and current < latest and timescaledb_available(conn):
+                log.warning(
+                    "timescaledb is available, but this database was created in plain "
+                    "PostgreSQL mode and stays so (migrate a fresh database to use it)"
+                )
+            log.info(_MODE_LINE[mode], _server_version(conn, mode))
+            applied = []
+            _ensure_table(conn)
+            for migration in migrations[current:]:
+                with conn.transaction():
+                    conn.execute(migration.sql(mode).encode())
+                    conn.execute(
+                        "INSERT INTO schema_migrations (version, name, mode) VALUES (%s, %s, %s)",
+                        (migration.version, migration.name, mode),
+                    )
+                log.info("applied migration %03d_%s", migration.version, migration.name)
+                applied.append(migration.version)
+            changed = set_passwords(
+                conn, writer_password=writer_password, grafana_password=grafana_password
+            )
+            if changed:
+                log.info("set the password of %s", ", ".join(changed))
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_KEY,))
+    return MigrateResult(mode, current, max(current, latest), tuple(applied))

@@ -1,0 +1,632 @@
+"""`cityops notify`: alerts.v1 -> Prometheus Alertmanager (API v2).
+
+Each alert lifecycle event becomes an Alertmanager alert:
+
+* labels (stable per alert, they are its identity in Alertmanager):
+  `alertname` = rule, `severity`, `district`, `entity_type`, `entity_id`, plus
+  the grouping keys routing needs: `circuit_id` (streetlight), `station_id`
+  (heating), and whatever `alert.labels` carries (optional field of the model);
+* annotations: `summary`, `runbook_url`, `dashboard_url`, `value`,
+  `threshold`, `alert_id`, `state`, `acknowledged_by`;
+* `startsAt` = started_at; a resolved alert ends at resolved_at; a firing or
+  acknowledged one ends at now + `firing_ttl`, and is re-sent every
+  `resend_interval_s` (like Prometheus does), so Alertmanager keeps it exactly
+  as long as the notifier does.
+
+Delivery: offsets are committed only after Alertmanager accepted (2xx) every
+alert of the batch; while it is down or slow the notifier retries with
+exponential backoff and consumes nothing more, so nothing is lost. After an
+outage (Alertmanager keeps alerts in memory only) the whole firing set is
+re-sent. A batch rejected with 4xx is split, and only the alerts Alertmanager
+refuses one by one are dropped (logged and counted), so one bad alert cannot
+wedge the pipeline.
+
+The firing set is rebuilt on start: for every partition it is assigned, the
+notifier reads alerts.v1 from the beginning up to its committed offset without
+pushing, then re-sends what is still firing.
+
+The pure part (Alert -> payload, the firing-set bookkeeping) is plain
+functions and `FiringSet`, tested without I/O.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+import orjson
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import CommitFailedError, KafkaError
+from prometheus_client import CollectorRegistry
+from pydantic import ValidationError
+
+from cityops.metrics import LagMetrics, NotifierMetrics, consumer_lag, serve, stop_serving
+from cityops.settings import ConfigurationError, Settings
+from streams import topics
+from streams.models import Alert, iso_z
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+Payload = dict[str, Any]
+PartitionKey = tuple[str, int]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+# --------------------------------------------------------------------------- pure part
+
+_LABEL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+#: Labels every alert has, in this order.
+BASE_LABELS = ("alertname", "severity", "district", "entity_type", "entity_id")
+
+#: Heating alerts whose entity is not one station (no `station_id` label derived).
+_NOT_A_STATION = frozenset({"enterprise", "district", "city"})
+
+#: Grafana dashboard uid per feed (rule prefix); dashboards/ builds them.
+DASHBOARD_UIDS: Mapping[str, str] = {
+    "gas": "cityops-gas",
+    "streetlight": "cityops-streetlight",
+    "heating": "cityops-heating",
+    "fleet": "cityops-fleet",
+}
+ALERTS_DASHBOARD_UID = "cityops-alerts"
+
+
+def alert_labels(alert: Alert) -> dict[str, str]:
+    """The Alertmanager label set of an alert (its identity there: keep it stable).
+
+    `alert.labels` (an optional model field) may add routing keys such as
+    `circuit_id`; it cannot override the base labels. `circuit_id` of a circuit
+    alert and `station_id` of a heating alert are derived from `entity_id`, so
+    the inhibition rules of deploy/alertmanager.yml can match them.
+    """
+    labels: dict[str, str] = {
+        "alertname": alert.rule,
+        "severity": alert.severity,
+        "district": alert.district,
+        "entity_type": alert.entity_type,
+        "entity_id": alert.entity_id,
+    }
+    extra: Mapping[str, object] = getattr(alert, "labels", None) or {}
+    for name in sorted(extra):
+        value = extra[name]
+        if name in labels or name.startswith("__") or not _LABEL_NAME.match(name):
+            continue
+        if value is None or value == "":
+            continue
+        labels[name] = str(value)
+    if alert.entity_type == "circuit" or alert.rule == "streetlight.circuit_outage":
+        labels.setdefault("circuit_id", alert.entity_id)
+    if alert.rule.startswith("heating.") and alert.entity_type not in _NOT_A_STATION:
+        labels.setdefault("station_id", alert.entity_id)
+    return {name: value for name, value in labels.items() if value != ""}
+
+
+def runbook_url(alert: Alert, runbook_base_url: str) -> str:
+    """The alert's runbook as a URL: absolute as given, else under `runbook_base_url`."""
+    runbook = alert.runbook.strip()
+    if runbook.startswith(("http://", "https://")):
+        return runbook
+    base = runbook_base_url.rstrip("/")
+    if not runbook:
+        return f"{base}/{alert.rule}.md"
+    return f"{base}/{runbook.removeprefix('docs/runbooks/').lstrip('/')}"
+
+
+def dashboard_url(alert: Alert, dashboard_base_url: str) -> str:
+    """The Grafana dashboard of the alert's feed, on its district, from 1 h before it started."""
+    uid = DASHBOARD_UIDS.get(alert.rule.split(".", 1)[0], ALERTS_DASHBOARD_UID)
+    start_ms = int((alert.started_at - timedelta(hours=1)).timestamp() * 1000)
+    query = urlencode({"var-district": alert.district, "from": start_ms, "to": "now"})
+    return f"{dashboard_base_url.rstrip('/')}/d/{uid}?{query}"
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+def alert_payload(
+    alert: Alert,
+    *,
+    now: datetime,
+    firing_ttl: timedelta,
+    runbook_base_url: str,
+    dashboard_base_url: str,
+    labels: Mapping[str, str] | None = None,
+    ends_at: datetime | None = None,
+) -> Payload:
+    """One element of the `POST /api/v2/alerts` body.
+
+    A resolved alert ends at `resolved_at` (else `updated_at`); any other ends at
+    `now + firing_ttl` and must be re-sent before that. `ends_at` overrides both
+    (used to end a label set the alert no longer has). Alertmanager refuses
+    endsAt before startsAt, so the end is never earlier than the start.
+    """
+    dash = dashboard_url(alert, dashboard_base_url)
+    annotations: dict[str, str] = {
+        "summary": alert.summary,
+        "runbook_url": runbook_url(alert, runbook_base_url),
+        "dashboard_url": dash,
+        "alert_id": alert.alert_id,
+        "state": alert.state,
+    }
+    if alert.value is not None:
+        annotations["value"] = _number(alert.value)
+    if alert.threshold is not None:
+        annotations["threshold"] = _number(alert.threshold)
+    acknowledged_by = getattr(alert, "acknowledged_by", None)
+    if acknowledged_by:
+        annotations["acknowledged_by"] = str(acknowledged_by)
+    if ends_at is None:
+        if alert.state == "resolved":
+            ends_at = alert.resolved_at or alert.updated_at
+        else:
+            ends_at = now + firing_ttl
+    ends_at = max(ends_at, alert.started_at)
+    return {
+        "labels": dict(labels if labels is not None else alert_labels(alert)),
+        "annotations": annotations,
+        "startsAt": iso_z(alert.started_at),
+        "endsAt": iso_z(ends_at),
+        "generatorURL": dash,
+    }
+
+
+@dataclass(frozen=True)
+class Change:
+    """What one alerts.v1 event changes in Alertmanager."""
+
+    alert: Alert
+    stale: bool = False  # older than what was already sent: send nothing
+    #: Labels the alert had before and no longer has (severity escalated): end them.
+    retired: tuple[Alert, dict[str, str]] | None = None
+
+    @property
+    def sends(self) -> bool:
+        return not self.stale
+
+
+@dataclass
+class _Entry:
+    alert: Alert
+    labels: dict[str, str]
+    partition: PartitionKey | None
+
+
+@dataclass
+class FiringSet:
+    """The alerts currently firing (or acknowledged), by alert key (`rule:entity_id`).
+
+    Events for one key arrive in order (same Kafka key, same partition), but
+    redeliveries and replays can repeat old ones: an event whose `updated_at` is
+    older than the last one seen for its key is stale and changes nothing.
+    Resolved keys are remembered (bounded) so a replayed firing event cannot
+    resurrect them.
+    """
+
+    max_resolved: int = 100_000
+    _firing: dict[str, _Entry] = field(default_factory=dict)
+    _resolved: OrderedDict[str, datetime] = field(default_factory=OrderedDict)
+
+    def __len__(self) -> int:
+        return len(self._firing)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._firing
+
+    def alerts(self) -> list[Alert]:
+        return [entry.alert for entry in self._firing.values()]
+
+    def entries(self) -> list[tuple[Alert, dict[str, str]]]:
+        return [(entry.alert, entry.labels) for entry in self._firing.values()]
+
+    def by_severity(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for entry in self._firing.values():
+            counts[entry.alert.severity] = counts.get(entry.alert.severity, 0) + 1
+        return counts
+
+    def apply(self, alert: Alert, partition: PartitionKey | None = None) -> Change:
+        key = alert.key
+        previous = self._firing.get(key)
+        last_seen = previous.alert.updated_at if previous else self._resolved.get(key)
+        if last_seen is not None and alert.updated_at < last_seen:
+            return Change(alert, stale=True)
+        labels = alert_labels(alert)
+        retired = None
+        if previous is not None and previous.labels != labels:
+            retired = (previous.alert, previous.labels)
+        if alert.state == "resolved":
+            self._firing.pop(key, None)
+            self._resolved[key] = alert.updated_at
+            self._resolved.move_to_end(key)
+            while len(self._resolved) > self.max_resolved:
+                self._resolved.popitem(last=False)
+        else:
+            self._firing[key] = _Entry(alert, labels, partition)
+            self._resolved.pop(key, None)
+        return Change(alert, retired=retired)
+
+    def drop_partitions(self, partitions: Iterable[PartitionKey]) -> int:
+        """Forget the alerts of partitions this notifier no longer owns (not resolved)."""
+        gone = set(partitions)
+        keys = [k for k, e in self._firing.items() if e.partition in gone]
+        for key in keys:
+            del self._firing[key]
+        return len(keys)
+
+
+def change_payloads(
+    change: Change,
+    *,
+    now: datetime,
+    firing_ttl: timedelta,
+    runbook_base_url: str,
+    dashboard_base_url: str,
+) -> list[Payload]:
+    """The alerts to push for one change (none when stale)."""
+    if change.stale:
+        return []
+    out: list[Payload] = []
+    if change.retired is not None:
+        old_alert, old_labels = change.retired
+        out.append(
+            alert_payload(
+                old_alert,
+                now=now,
+                firing_ttl=firing_ttl,
+                runbook_base_url=runbook_base_url,
+                dashboard_base_url=dashboard_base_url,
+                labels=old_labels,
+                ends_at=change.alert.updated_at,
+            )
+        )
+    out.append(
+        alert_payload(
+            change.alert,
+            now=now,
+            firing_ttl=firing_ttl,
+            runbook_base_url=runbook_base_url,
+            dashboard_base_url=dashboard_base_url,
+        )
+    )
+    return out
+
+
+def decode_alert(raw: bytes | None) -> Alert | None:
+    """An alerts.v1 message value as an Alert, or None when it is not one."""
+    if raw is None:
+        return None
+    try:
+        return Alert.model_validate_json(raw)
+    except ValidationError:
+        return None
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+@dataclass(frozen=True)
+class NotifierConfig:
+    alertmanager_url: str
+    topic: str
+    group: str
+    runbook_base_url: str
+    dashboard_base_url: str
+    resend_interval_s: float = 60.0
+    batch_size: int = 500
+    push_chunk: int = 1000
+    push_timeout_s: float = 10.0
+    backoff_initial_s: float = 0.5
+    backoff_max_s: float = 30.0
+    poll_timeout_s: float = 0.5
+
+    @property
+    def firing_ttl(self) -> timedelta:
+        """How long Alertmanager keeps a firing alert without a re-send (>= 2 min)."""
+        return timedelta(seconds=max(4 * self.resend_interval_s, 120.0))
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: Any) -> NotifierConfig:
+        """Read from settings; `notifier_group` / `notifier_resend_interval_s` when defined."""
+        url = overrides.pop("alertmanager_url", None) or settings.alertmanager_url
+        if not url:
+            raise ConfigurationError(
+                "cityops notify needs Alertmanager: set CITYOPS_ALERTMANAGER_URL "
+                "(for example http://127.0.0.1:9093), or run `cityops up` for the embedded one"
+            )
+        config = cls(
+            alertmanager_url=url.rstrip("/"),
+            topic=settings.topic(topics.ALERTS),
+            group=getattr(settings, "notifier_group", None) or f"{settings.worker_id}-notifier",
+            runbook_base_url=settings.runbook_base_url,
+            dashboard_base_url=settings.dashboard_base_url,
+            resend_interval_s=float(getattr(settings, "notifier_resend_interval_s", None) or 60.0),
+        )
+        return replace(config, **overrides)
+
+
+# --------------------------------------------------------------------------- I/O
+
+
+class _Rejected(Exception):
+    """Alertmanager answered 4xx: the request itself is wrong, retrying cannot help."""
+
+
+class _Retryable(Exception):
+    """Alertmanager answered 5xx / 429, or could not be reached."""
+
+
+class _Replay(ConsumerRebalanceListener):
+    """On assignment, read each partition from the start up to the committed offset."""
+
+    def __init__(self, consumer: AIOKafkaConsumer, firing: FiringSet) -> None:
+        self.consumer = consumer
+        self.firing = firing
+        self.until: dict[TopicPartition, int] = {}
+        self.resync = False
+
+    async def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
+        dropped = self.firing.drop_partitions((tp.topic, tp.partition) for tp in revoked)
+        for tp in revoked:
+            self.until.pop(tp, None)
+        if dropped:
+            log.info("notifier: handed over %d firing alerts with revoked partitions", dropped)
+
+    async def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
+        for tp in assigned:
+            committed = await self.consumer.committed(tp)
+            if committed:
+                self.until[tp] = committed
+                # Offset 0; below the log start (retention), auto_offset_reset=earliest applies.
+                self.consumer.seek(tp, 0)
+                self.resync = True
+
+
+class Notifier:
+    """The consume -> push -> commit loop; see the module docstring."""
+
+    def __init__(
+        self,
+        config: NotifierConfig,
+        consumer: AIOKafkaConsumer,
+        session: aiohttp.ClientSession,
+        metrics: NotifierMetrics,
+        lag: LagMetrics,
+        stop: asyncio.Event,
+        clock: Clock = utc_now,
+    ) -> None:
+        self.config = config
+        self.consumer = consumer
+        self.session = session
+        self.metrics = metrics
+        self.lag = lag
+        self.stop = stop
+        self.clock = clock
+        self.firing = FiringSet()
+        self.replay = _Replay(consumer, self.firing)
+        self._next_resend = time.monotonic() + config.resend_interval_s
+
+    # -- pushing -----------------------------------------------------------
+
+    async def _post(self, payloads: list[Payload]) -> None:
+        url = f"{self.config.alertmanager_url}/api/v2/alerts"
+        started = time.perf_counter()
+        try:
+            async with self.session.post(
+                url,
+                data=orjson.dumps(payloads),
+                headers={"Content-Type": "application/json"},
+                timeout=aiohttp.ClientTimeout(total=self.config.push_timeout_s),
+            ) as response:
+                body = await response.text()
+                status = response.status
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise _Retryable(f"{type(exc).__name__}: {exc}") from exc
+        if 200 <= status < 300:
+            self.metrics.pushes.inc()
+            self.metrics.push_duration.observe(time.perf_counter() - started)
+            self.metrics.last_push.set(time.time())
+            return
+        if status in (408, 429) or status >= 500:
+            raise _Retryable(f"HTTP {status}: {body[:200]}")
+        raise _Rejected(f"HTTP {status}: {body[:500]}")
+
+    async def _sleep(self, seconds: float) -> bool:
+        """Wait `seconds`; True when stop was requested meanwhile."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.stop.wait(), timeout=seconds)
+        return self.stop.is_set()
+
+    async def push(self, payloads: list[Payload]) -> tuple[bool, bool]:
+        """Push until Alertmanager accepted everything (or refused single alerts).
+
+        Returns (done, had_failures); done is False only when stopped first.
+        """
+        had_failures = False
+        for start in range(0, len(payloads), self.config.push_chunk):
+            done, failed = await self._push_chunk(payloads[start : start + self.config.push_chunk])
+            had_failures = had_failures or failed
+            if not done:
+                return False, had_failures
+        return True, had_failures
+
+    async def _push_chunk(self, payloads: list[Payload]) -> tuple[bool, bool]:
+        delay = self.config.backoff_initial_s
+        had_failures = False
+        while True:
+            try:
+                await self._post(payloads)
+                return True, had_failures
+            except _Retryable as exc:
+                had_failures = True
+                self.metrics.failures.inc()
+                log.warning("Alertmanager push failed (%s); retrying in %.1f s", exc, delay)
+                if await self._sleep(delay):
+                    return False, had_failures
+                delay = min(delay * 2, self.config.backoff_max_s)
+            except _Rejected as exc:
+                if len(payloads) == 1:
+                    self.metrics.alerts_rejected.inc()
+                    log.error("Alertmanager refused alert %s: %s", payloads[0]["labels"], exc)
+                    return True, had_failures
+                for one in payloads:  # find the bad one(s); the rest go through
+                    done, failed = await self._push_chunk([one])
+                    had_failures = had_failures or failed
+                    if not done:
+                        return False, had_failures
+                return True, had_failures
+
+    def _links(self) -> dict[str, Any]:
+        return {
+            "now": self.clock(),
+            "firing_ttl": self.config.firing_ttl,
+            "runbook_base_url": self.config.runbook_base_url,
+            "dashboard_base_url": self.config.dashboard_base_url,
+        }
+
+    async def resend_firing(self) -> bool:
+        """Re-send every firing alert; False when stopped first."""
+        links = self._links()
+        payloads = [
+            alert_payload(alert, labels=labels, **links) for alert, labels in self.firing.entries()
+        ]
+        self._next_resend = time.monotonic() + self.config.resend_interval_s
+        if not payloads:
+            return True
+        done, _ = await self.push(payloads)
+        if done:
+            self.metrics.alerts_resent.inc(len(payloads))
+        return done
+
+    # -- consuming ---------------------------------------------------------
+
+    async def step(self) -> bool:
+        """One poll -> push -> commit round; False when the loop must end (stopped)."""
+        batch = await self.consumer.getmany(
+            timeout_ms=int(self.config.poll_timeout_s * 1000), max_records=self.config.batch_size
+        )
+        links = self._links()
+        payloads: list[Payload] = []
+        states: dict[str, int] = {}
+        offsets: dict[TopicPartition, int] = {}
+        for tp, messages in batch.items():
+            until = self.replay.until.get(tp, -1)
+            for message in messages:
+                offsets[tp] = message.offset + 1
+                alert = decode_alert(message.value)
+                if alert is None:
+                    if message.offset >= until:
+                        self.metrics.events_invalid.inc()
+                        log.warning("skipping invalid alert at %s@%d", tp, message.offset)
+                    continue
+                change = self.firing.apply(alert, (tp.topic, tp.partition))
+                if message.offset < until:
+                    continue  # rebuilding the firing set: already pushed before
+                if change.stale:
+                    self.metrics.events_stale.inc()
+                    continue
+                payloads.extend(change_payloads(change, **links))
+                states[alert.state] = states.get(alert.state, 0) + 1
+            if tp in self.replay.until and offsets.get(tp, 0) >= until:
+                del self.replay.until[tp]
+        resync = False
+        if payloads:
+            done, resync = await self.push(payloads)
+            if not done:
+                return False  # stopped before Alertmanager took them: no commit
+            for state, count in states.items():
+                self.metrics.alerts_pushed.labels(state=state).inc(count)
+        if offsets:
+            try:
+                await self.consumer.commit(offsets)
+            except (CommitFailedError, KafkaError) as exc:
+                # A rebalance happened meanwhile: the new owner re-reads and re-sends (harmless).
+                log.warning("offset commit failed (%s); those alerts will be re-sent", exc)
+        self._update_gauges()
+        if self.replay.resync and not self.replay.until:
+            self.replay.resync = False
+            resync = True
+        if resync or time.monotonic() >= self._next_resend:
+            return await self.resend_firing()
+        return True
+
+    def _update_gauges(self) -> None:
+        counts = self.firing.by_severity()
+        for severity in ("critical", "major", "minor", "warning", "info"):
+            self.metrics.firing.labels(severity=severity).set(counts.get(severity, 0))
+
+    async def run(self) -> None:
+        last_lag = 0.0
+        while not self.stop.is_set():
+            if not await self.step():
+                break
+            if time.monotonic() - last_lag >= 5.0:
+                last_lag = time.monotonic()
+                self.lag.set(self.config.group, await consumer_lag(self.consumer))
+
+
+async def run_notifier(
+    settings: Settings,
+    *,
+    stop: asyncio.Event | None = None,
+    registry: CollectorRegistry | None = None,
+    session: aiohttp.ClientSession | None = None,
+    clock: Clock = utc_now,
+    config: NotifierConfig | None = None,
+) -> None:
+    """Consume alerts.v1 and keep Alertmanager in step until `stop` is set.
+
+    Serves its metrics on `settings.metrics_port_notifier` (0 = not served).
+    """
+    if not settings.kafka_bootstrap:
+        raise ConfigurationError("cityops notify needs CITYOPS_KAFKA_BOOTSTRAP (host:port)")
+    config = config or NotifierConfig.from_settings(settings)
+    stop = stop or asyncio.Event()
+    registry = registry if registry is not None else CollectorRegistry()
+    metrics = NotifierMetrics(registry)
+    lag = LagMetrics(registry)
+    # `metrics_host` (proposed setting; 0.0.0.0 in containers) else loopback.
+    metrics_host = str(getattr(settings, "metrics_host", None) or "127.0.0.1")
+    served = serve(registry, settings.metrics_port_notifier, metrics_host)
+    own_session = session is None
+    http = session or aiohttp.ClientSession()
+    rebalance_ms = int(settings.broker_rebalance_timeout_s * 1000)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=config.group,
+        client_id=config.group,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        # Pushing blocks while Alertmanager is down: stay in the group meanwhile.
+        max_poll_interval_ms=3_600_000,
+        rebalance_timeout_ms=max(rebalance_ms, 1000),
+        session_timeout_ms=max(10_000, rebalance_ms),
+    )
+    notifier = Notifier(config, consumer, http, metrics, lag, stop, clock)
+    consumer.subscribe([config.topic], listener=notifier.replay)
+    try:
+        await consumer.start()
+        log.info(
+            "notifier: %s -> %s (group %s)", config.topic, config.alertmanager_url, config.group
+        )
+        await notifier.run()
+    finally:
+        await consumer.stop()
+        if own_session:
+            await http.close()
+        stop_serving(served)

@@ -1,0 +1,256 @@
+"""`cityops sink`: Kafka -> PostgreSQL, at least once, idempotent.
+
+The sink consumes the four feed topics (decoded with `streams.validation.decode`,
+the worker's own pure function; invalid messages are skipped and counted, the
+worker dead-letters them), `alerts.v1` and `rollups.v1`. It batches by size or
+time, writes the batch in one transaction, and commits the Kafka offsets only
+after PostgreSQL has committed. A database error is retried with backoff and
+the offsets stay where they were, so a crash at any point re-reads messages
+rather than losing them; the primary keys make the re-read a no-op.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaError
+from prometheus_client import CollectorRegistry
+from pydantic import ValidationError
+
+from cityops.metrics import SinkMetrics, serve
+from cityops.settings import ConfigurationError, Settings
+from sinks.migrate import migrate
+from sinks.writer import Batch, Writer
+from streams import topics
+from streams.models import Alert, Rollup
+from streams.validation import Rejection, decode
+
+log = logging.getLogger(__name__)
+
+#: Topics the sink reads (unprefixed names).
+SINK_TOPICS: tuple[str, ...] = (*topics.FEED_TOPICS, topics.ALERTS, topics.ROLLUPS)
+
+# Retry delays after a failed batch: short first (a deadlock or a failover is
+# over in well under a second), capped so a long outage is polled every 10 s.
+BACKOFF_FIRST_S = 0.2
+BACKOFF_MAX_S = 10.0
+
+
+class _Abandoned(Exception):
+    """Stopping while the database still fails: the batch stays uncommitted in Kafka."""
+
+
+class _Sink:
+    def __init__(
+        self, settings: Settings, url: str, metrics: SinkMetrics, stop: asyncio.Event
+    ) -> None:
+        self.settings = settings
+        self.url = url
+        self.metrics = metrics
+        self.stop = stop
+        self.by_full_name = {settings.topic(name): name for name in SINK_TOPICS}
+        self.max_age = timedelta(seconds=settings.max_event_age_s)
+        self.max_future = timedelta(seconds=settings.max_event_future_s)
+        self.conn: psycopg.AsyncConnection[Any] | None = None
+        self.writer: Writer | None = None
+        self.consumer: AIOKafkaConsumer | None = None
+        self.lock = asyncio.Lock()
+        self.batch = Batch()
+        self.offsets: dict[TopicPartition, int] = {}  # next offset to commit
+        self.pending = 0  # messages consumed since the last commit
+        self.first_at = 0.0  # monotonic time of the oldest pending message
+
+    # --- decoding -------------------------------------------------------------
+    def add(self, record: ConsumerRecord[Any, Any], now: datetime) -> None:
+        name = self.by_full_name[record.topic]
+        raw: bytes | None = record.value
+        if name == topics.ALERTS or name == topics.ROLLUPS:
+            model = Alert if name == topics.ALERTS else Rollup
+            try:
+                item = model.model_validate_json(raw or b"")
+            except ValidationError:
+                self.metrics.rows_skipped.labels(topic=name).inc()
+            else:
+                if isinstance(item, Alert):
+                    self.batch.alerts.append(item)
+                else:
+                    self.batch.rollups.append(item)
+        else:
+            event = decode(name, raw, now, max_age=self.max_age, max_future=self.max_future)
+            if isinstance(event, Rejection):
+                self.metrics.rows_skipped.labels(topic=name).inc()
+            else:
+                self.batch.add_event(event)
+        if not self.pending:
+            self.first_at = time.monotonic()
+        self.pending += 1
+        self.offsets[TopicPartition(record.topic, record.partition)] = record.offset + 1
+
+    # --- writing --------------------------------------------------------------
+    async def _writer(self) -> Writer:
+        if self.conn is None or self.conn.closed or self.writer is None:
+            self.conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True)
+            self.writer = Writer(self.conn, self.settings.sink_write_mode)
+        return self.writer
+
+    async def _drop_connection(self) -> None:
+        if self.conn is not None:
+            with contextlib.suppress(psycopg.Error):
+                await self.conn.close()
+        self.conn = self.writer = None
+
+    async def flush(self) -> None:
+        """Write the pending batch (retrying), then commit its offsets."""
+        async with self.lock:
+            if not self.pending:
+                return
+            batch, offsets = self.batch, self.offsets
+            delay = BACKOFF_FIRST_S
+            while True:
+                started = time.perf_counter()
+                try:
+                    writer = await self._writer()
+                    counts = await writer.write(batch) if len(batch) else {}
+                    break
+                except (psycopg.Error, OSError) as exc:
+                    self.metrics.write_errors.inc()
+                    if self.conn is None or self.conn.broken or self.conn.closed:
+                        await self._drop_connection()
+                    if self.stop.is_set():
+                        raise _Abandoned(str(exc)) from exc
+                    log.warning(
+                        "batch of %d rows failed (%s: %s); retrying in %.1f s, offsets not "
+                        "committed",
+                        len(batch),
+                        type(exc).__name__,
+                        str(exc).strip().splitlines()[0] if str(exc).strip() else "",
+                        delay,
+                    )
+                    with contextlib.suppress(TimeoutError):
+                        # Wakes early on stop, for one last attempt.
+                        await asyncio.wait_for(self.stop.wait(), delay)
+                    delay = min(delay * 2, BACKOFF_MAX_S)
+            self.metrics.batch_duration.observe(time.perf_counter() - started)
+            now = datetime.now(UTC)
+            for table, count in counts.items():
+                self.metrics.rows.labels(table=table).inc(count)
+            for table, times in batch.times().items():
+                latency = self.metrics.end_to_end_latency.labels(table=table)
+                for ts in times:
+                    latency.observe((now - ts).total_seconds())
+            # Only now, with the rows durable, may Kafka forget the messages.
+            assert self.consumer is not None
+            try:
+                await self.consumer.commit(offsets)
+            except KafkaError as exc:
+                # The rows are stored; the messages will be re-read and ignored.
+                log.warning("offset commit failed (%s); the batch will be re-read", exc)
+            self.batch, self.offsets, self.pending = Batch(), {}, 0
+
+    # --- the loop -------------------------------------------------------------
+    async def run(self) -> None:
+        settings = self.settings
+        consumer = self.consumer = AIOKafkaConsumer(
+            bootstrap_servers=settings.kafka_bootstrap,
+            group_id=settings.sink_group,
+            client_id=f"{settings.sink_group}-{id(self):x}",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=settings.sink_batch_size,
+            # Tansu holds a group join for the whole rebalance timeout (DESIGN.md).
+            rebalance_timeout_ms=int(settings.broker_rebalance_timeout_s * 1000),
+        )
+        consumer.subscribe(list(self.by_full_name), listener=_FlushOnRevoke(self))
+        await consumer.start()
+        log.info(
+            "sink consuming %d topics as group %s (batch %d rows or %.1f s, %s mode)",
+            len(self.by_full_name),
+            settings.sink_group,
+            settings.sink_batch_size,
+            settings.sink_flush_interval_s,
+            settings.sink_write_mode,
+        )
+        try:
+            while not self.stop.is_set():
+                wait = settings.sink_flush_interval_s
+                if self.pending:
+                    wait = max(0.0, self.first_at + wait - time.monotonic())
+                room = max(1, settings.sink_batch_size - self.pending)
+                data = await consumer.getmany(timeout_ms=int(wait * 1000), max_records=room)
+                now = datetime.now(UTC)
+                for records in data.values():
+                    for record in records:
+                        self.add(record, now)
+                due = time.monotonic() - self.first_at >= settings.sink_flush_interval_s
+                if self.pending >= settings.sink_batch_size or (self.pending and due):
+                    await self.flush()
+            await self.flush()
+        except _Abandoned as exc:
+            log.error(
+                "stopping with %d messages not stored (database: %s); their offsets are "
+                "not committed, so they are re-read on the next start",
+                self.pending,
+                exc,
+            )
+        finally:
+            with contextlib.suppress(KafkaError):
+                await consumer.stop()
+            await self._drop_connection()
+
+
+class _FlushOnRevoke(ConsumerRebalanceListener):
+    """Store and commit what was read from partitions before they move away."""
+
+    def __init__(self, sink: _Sink) -> None:
+        self.sink = sink
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        with contextlib.suppress(_Abandoned):
+            await self.sink.flush()
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        log.info("sink assigned %d partitions", len(assigned))
+
+
+async def run_sink(
+    settings: Settings,
+    *,
+    stop: asyncio.Event | None = None,
+    registry: CollectorRegistry | None = None,
+) -> None:
+    """Run the sink until `stop` is set (or SIGTERM/SIGINT when `stop` is None).
+
+    Applies pending migrations first (a no-op on an up-to-date database), so a
+    fresh database works out of the box.
+    """
+    if not settings.database_url:
+        raise ConfigurationError("the sink needs CITYOPS_DATABASE_URL (or run `cityops up`)")
+    if not settings.kafka_bootstrap:
+        raise ConfigurationError("the sink needs CITYOPS_KAFKA_BOOTSTRAP (or run `cityops up`)")
+    if registry is None:
+        registry = CollectorRegistry()
+    metrics = SinkMetrics(registry)
+    serve(registry, settings.metrics_port_sink)
+    await asyncio.to_thread(migrate, settings.database_url)
+
+    installed: list[signal.Signals] = []
+    if stop is None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+            installed.append(sig)
+    try:
+        await _Sink(settings, settings.database_url, metrics, stop).run()
+    finally:
+        for sig in installed:
+            asyncio.get_running_loop().remove_signal_handler(sig)
+    log.info("sink stopped")

@@ -1,0 +1,6 @@
+"""Fixtures of the storage tests (imported here: only the root conftest may use pytest_plugins)."""
+
+from tests.fixtures.db import engine
+from tests.fixtures.db_timescale import pglite_installed, timescale_url
+
+__all__ = ["engine", "pglite_installed", "timescale_url"]
