@@ -58,7 +58,13 @@ class Settings(BaseSettings):
     topic_prefix: str = Field(
         "", description="prefix for every topic name (tests give each test its own)"
     )
-    topic_partitions: int = Field(4, ge=1, le=256)
+    # One partition per topic by default: the rules and windows judge by a
+    # per-feed event-time watermark, and with several partitions a flat-out
+    # replay skews them by up to a fetch (~3,000 messages, an hour of event
+    # time on `small`), so entities in the lagging partition would look
+    # offline and their windows late. One worker process consumes every
+    # partition anyway, so one loses no parallelism (docs/ARCHITECTURE.md).
+    topic_partitions: int = Field(1, ge=1, le=256)
 
     # --- simulator ---
     profile: str = Field("small", description="city profile: small, qingdao or megacity")
@@ -92,7 +98,18 @@ class Settings(BaseSettings):
         "copy", description="copy = COPY into staging; insert = multi-row INSERT (PGlite)"
     )
 
-    # --- metrics ports (0 = disabled) ---
+    # --- notifier ---
+    notifier_group: str | None = Field(
+        None, description="consumer group of `cityops notify` (default: <worker_id>-notifier)"
+    )
+    notifier_resend_interval_s: float = Field(
+        60.0, gt=0, description="re-send firing alerts this often so Alertmanager keeps them"
+    )
+
+    # --- metrics (0 = disabled) ---
+    metrics_host: str = Field(
+        "127.0.0.1", description="address /metrics listens on (0.0.0.0 in containers)"
+    )
     metrics_port_worker: int = Field(9101, ge=0, le=65535)
     metrics_port_sink: int = Field(9102, ge=0, le=65535)
     metrics_port_notifier: int = Field(9103, ge=0, le=65535)

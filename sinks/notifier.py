@@ -352,10 +352,10 @@ class NotifierConfig:
         config = cls(
             alertmanager_url=url.rstrip("/"),
             topic=settings.topic(topics.ALERTS),
-            group=getattr(settings, "notifier_group", None) or f"{settings.worker_id}-notifier",
+            group=settings.notifier_group or f"{settings.worker_id}-notifier",
             runbook_base_url=settings.runbook_base_url,
             dashboard_base_url=settings.dashboard_base_url,
-            resend_interval_s=float(getattr(settings, "notifier_resend_interval_s", None) or 60.0),
+            resend_interval_s=settings.notifier_resend_interval_s,
         )
         return replace(config, **overrides)
 
@@ -600,8 +600,7 @@ async def run_notifier(
     registry = registry if registry is not None else CollectorRegistry()
     metrics = NotifierMetrics(registry)
     lag = LagMetrics(registry)
-    # `metrics_host` (proposed setting; 0.0.0.0 in containers) else loopback.
-    metrics_host = str(getattr(settings, "metrics_host", None) or "127.0.0.1")
+    metrics_host = settings.metrics_host
     served = serve(registry, settings.metrics_port_notifier, metrics_host)
     own_session = session is None
     http = session or aiohttp.ClientSession()

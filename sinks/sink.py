@@ -238,7 +238,7 @@ async def run_sink(
     if registry is None:
         registry = CollectorRegistry()
     metrics = SinkMetrics(registry)
-    serve(registry, settings.metrics_port_sink)
+    serve(registry, settings.metrics_port_sink, settings.metrics_host)
     await asyncio.to_thread(migrate, settings.database_url)
 
     installed: list[signal.Signals] = []

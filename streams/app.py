@@ -102,6 +102,10 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
             await alerts_topic.send(key=alert.key.encode(), value=alert.model_dump_json().encode())
         for rollup in out.rollups:
             metrics.rollups.labels(rollup.feed).inc()
+            if rollup.lit_rate is not None:
+                metrics.district_lit_rate.labels(rollup.district).set(rollup.lit_rate)
+            if rollup.warm_share is not None:
+                metrics.district_heating_warm_share.labels(rollup.district).set(rollup.warm_share)
             await rollups_topic.send(
                 key=f"{rollup.feed}:{rollup.district}".encode(),
                 value=rollup.model_dump_json().encode(),
@@ -148,7 +152,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
 def run_worker(settings: Settings) -> int:
     """`cityops worker`: run the Faust worker until SIGTERM/SIGINT."""
     registry = CollectorRegistry()
-    serve(registry, settings.metrics_port_worker)
+    serve(registry, settings.metrics_port_worker, settings.metrics_host)
     app = create_app(settings, registry)
     worker = faust.Worker(app, loglevel=settings.log_level.lower(), quiet=True)
     worker.execute_from_commandline()  # returns via SystemExit on shutdown

@@ -6,8 +6,8 @@ what it returns and count. Everything here runs in tests without a broker.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -45,6 +45,21 @@ class Output:
     valid: int = 0
     # (feed, seconds from event time to processing) for the latency histogram
     latencies: list[tuple[str, float]] = field(default_factory=list)
+
+
+#: Event fields copied into an alert's labels so Alertmanager can group and
+#: inhibit on them (a circuit outage inhibits that circuit's dark lights).
+ROUTING_FIELDS = ("circuit_id", "cabinet_id", "station_id", "enterprise_id", "route_id")
+
+
+def with_routing_labels(alert: Alert, event: Event) -> Alert:
+    """The alert with the routing context of the event that caused it."""
+    if alert.entity_id != event.entity_id:  # a group alert (circuit, district)
+        return alert
+    labels = {f: str(getattr(event, f)) for f in ROUTING_FIELDS if hasattr(event, f)}
+    if not labels or labels.items() <= alert.labels.items():
+        return alert
+    return alert.model_copy(update={"labels": {**labels, **alert.labels}})
 
 
 class Processor:
@@ -92,7 +107,7 @@ class Processor:
     def _accept(self, feed: str, event: Event, out: Output) -> None:
         alerts = self.engine.on_event(feed, event)
         self.windows.add(feed, event)
-        out.alerts.extend(alerts)
+        out.alerts.extend(with_routing_labels(a, event) for a in alerts)
         out.valid += 1
         out.latencies.append((topics.FEED_NAME[feed], (self.clock() - event.ts).total_seconds()))
 

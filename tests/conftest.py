@@ -1,1 +1,5 @@
-pytest_plugins = ["tests.fixtures.stack"]
+pytest_plugins = [
+    "tests.fixtures.stack",
+    "tests.fixtures.alertmanager",
+    "tests.fixtures.prometheus",
+]

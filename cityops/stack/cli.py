@@ -6,7 +6,7 @@ import argparse
 import logging
 import time
 
-from cityops.settings import STACK_ENV_FILE, get_settings
+from cityops.settings import STACK_ENV_FILE, Settings, get_settings
 from cityops.stack.process import StackError
 from cityops.stack.up import (
     pick_metrics_ports,
@@ -64,6 +64,7 @@ def _up(args: argparse.Namespace) -> int:
                 wait_for(stack, args.duration, on_tick=view.tick)
             finally:
                 view.close()
+            _print_status(settings)
         except KeyboardInterrupt:
             log.info("stopping ...")
         except StackError as exc:
@@ -74,3 +75,16 @@ def _up(args: argparse.Namespace) -> int:
             STACK_ENV_FILE.unlink(missing_ok=True)
             log.info("stopped; no process left behind")
     return 0
+
+
+def _print_status(settings: Settings) -> None:
+    """One frame of `cityops status` before stopping: what the run achieved."""
+    import asyncio
+
+    from cityops.status import StatusSources, run_status
+
+    sources = StatusSources.from_settings(settings, metrics_urls=[], use_database=True)
+    try:
+        asyncio.run(run_status(sources, once=True, interval=1.0))
+    except Exception as exc:  # the summary is a courtesy; never fail the run on it
+        log.warning("status summary unavailable: %s", exc)

@@ -123,18 +123,22 @@ def _secret(value: object) -> str | None:
 
 def _start_monitoring(settings: Settings, stack: Stack) -> None:
     """Prometheus and Alertmanager, when their Debian packages are installed."""
-    try:
-        from cityops.stack.alertmanager import EmbeddedAlertmanager
-        from cityops.stack.prometheus import EmbeddedPrometheus
-    except ImportError:  # pragma: no cover
-        return
-    state_dir = settings.state_dir
-    if settings.alertmanager_url is None and EmbeddedAlertmanager.available():
-        config = Path(__file__).resolve().parents[2] / "deploy" / "alertmanager.yml"
-        am = EmbeddedAlertmanager(state_dir, config).start()
-        stack.services.append(am)
-        stack.endpoints["alertmanager"] = am.url
-        stack.settings = stack.settings.model_copy(update={"alertmanager_url": am.url})
+    from cityops.stack.alertmanager import DEFAULT_CONFIG, EmbeddedAlertmanager
+    from cityops.stack.prometheus import EmbeddedPrometheus
+
+    alertmanagers: list[str] = []
+    if settings.alertmanager_url is None:
+        if EmbeddedAlertmanager.available():
+            am = EmbeddedAlertmanager(settings.state_dir, DEFAULT_CONFIG).start()
+            stack.services.append(am)
+            stack.endpoints["alertmanager"] = am.url
+            stack.settings = stack.settings.model_copy(update={"alertmanager_url": am.url})
+            alertmanagers.append(am.url.removeprefix("http://"))
+        else:
+            log.warning(
+                "alertmanager: not installed (apt-get install prometheus-alertmanager); "
+                "alerts stay on alerts.v1 and in the database"
+            )
     if EmbeddedPrometheus.available():
         targets = {
             job: [f"127.0.0.1:{port}"]
@@ -146,9 +150,11 @@ def _start_monitoring(settings: Settings, stack: Stack) -> None:
             )
             if port
         }
-        prom = EmbeddedPrometheus(state_dir, targets).start()
+        prom = EmbeddedPrometheus(settings.state_dir, targets, alertmanagers=alertmanagers).start()
         stack.services.append(prom)
         stack.endpoints["prometheus"] = prom.url
+    else:
+        log.warning("prometheus: not installed (apt-get install prometheus); /metrics still served")
 
 
 def cityops_argv(*args: str) -> list[str]:
@@ -175,7 +181,17 @@ def start_pipeline(
 def write_stack_env(settings: Settings, path: Path = STACK_ENV_FILE) -> None:
     """So `cityops alerts ack`, `cityops status` ... in this folder find the stack."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    keys = ("kafka_bootstrap", "database_url", "alertmanager_url", "topic_prefix", "state_dir")
+    keys = (
+        "kafka_bootstrap",
+        "database_url",
+        "alertmanager_url",
+        "topic_prefix",
+        "state_dir",
+        "metrics_port_worker",
+        "metrics_port_sink",
+        "metrics_port_notifier",
+        "metrics_port_simulator",
+    )
     env = settings_env(settings)
     lines = [
         f"{ENV_PREFIX}{k.upper()}={env[f'{ENV_PREFIX}{k.upper()}']}"

@@ -73,3 +73,19 @@ def test_a_failing_rule_dead_letters_the_event_instead_of_crashing() -> None:
     assert [(d.reason, d.offset) for d in out.deadletters] == [(PROCESSING_ERROR, 7)]
     assert "bug in a rule" in out.deadletters[0].message
     assert out.valid == 0
+
+
+def test_alerts_carry_the_routing_labels_of_their_event() -> None:
+    from tests.fixtures.events import light
+
+    processor = make_processor()
+    event = light(0, power_state="off", circuit_id="c-9", cabinet_id="cab-3")
+    payload = event.model_dump(mode="json")
+    payload["ts"] = iso_z(event.ts)
+    msg = RawMessage(
+        topics.STREETLIGHT_STATUS, topics.STREETLIGHT_STATUS, 0, 0, b"sl-1", orjson.dumps(payload)
+    )
+    out = processor.handle_feed([msg])
+    dark = [a for a in out.alerts if a.rule == "streetlight.dark"]
+    assert dark, out.alerts
+    assert dark[0].labels == {"circuit_id": "c-9", "cabinet_id": "cab-3"}
