@@ -1,0 +1,118 @@
+"""What every feed shares: the heartbeat schedule, cheap deterministic noise, the Feed shape.
+
+Values are functions of (device, event time) rather than of a running random
+state: any interval can be generated on its own and comes out the same, and
+the stream for a seed does not depend on how it was chunked.
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+import zlib
+from abc import ABC, abstractmethod
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator
+from typing import ClassVar
+
+import numpy as np
+
+from sensors_sim.incidents import Incident
+
+#: (event time ms, feed number, device number): the merge key of the simulation
+Tick = tuple[int, int, int]
+
+_NOISE_BITS = 16
+_NOISE_MASK = (1 << _NOISE_BITS) - 1
+
+
+class Noise:
+    """Uniform noise in [-1, 1) indexed by integers: a seeded table, no RNG state per call."""
+
+    __slots__ = ("table",)
+
+    def __init__(self, seed: int, salt: str) -> None:
+        rng = random.Random(f"{seed}/{salt}")
+        self.table = [rng.uniform(-1.0, 1.0) for _ in range(1 << _NOISE_BITS)]
+
+    def __call__(self, device: int, step: int) -> float:
+        return self.table[(device * 40503 + step * 0x9E3779B1) & _NOISE_MASK]
+
+
+def seeded(seed: int, salt: str) -> np.random.Generator:
+    """A numpy generator for bulk per-device constants (the megacity has 400k devices)."""
+    return np.random.default_rng([seed & 0xFFFFFFFF, zlib.crc32(salt.encode())])
+
+
+class Heartbeats:
+    """Device i reports at every t with t % period == phase[i] (absolute, not run-relative)."""
+
+    __slots__ = ("_order", "_phases", "period_ms")
+
+    def __init__(self, count: int, period_ms: int, rng: np.random.Generator) -> None:
+        self.period_ms = period_ms
+        phases = rng.integers(0, period_ms, size=count)
+        order = np.argsort(phases, kind="stable")
+        self._order: list[int] = order.tolist()
+        self._phases: list[int] = phases[order].tolist()
+
+    def ticks(self, t0: int, t1: int, feed: int) -> Iterator[Tick]:
+        period, phases, order = self.period_ms, self._phases, self._order
+        base = (t0 // period) * period
+        while base < t1:
+            lo = bisect_left(phases, t0 - base)
+            hi = bisect_left(phases, t1 - base)
+            for j in range(lo, hi):
+                yield (base + phases[j], feed, order[j])
+            base += period
+
+
+class Feed(ABC):
+    """One topic's generator. `number` orders feeds at equal event times."""
+
+    topic: ClassVar[str]
+
+    def __init__(self, number: int, keys: Iterable[str]) -> None:
+        self.number = number
+        self.keys = [k.encode() for k in keys]
+        self._extra: list[Tick] = []  # "on change" reports, kept sorted
+
+    @abstractmethod
+    def heartbeat_ticks(self, t0: int, t1: int) -> Iterator[Tick]: ...
+
+    @abstractmethod
+    def render(self, device: int, t: int, ts: str) -> bytes | None:
+        """The JSON value for one report, or None when the device is silent."""
+
+    @abstractmethod
+    def add_incident(self, incident: Incident, start_ms: int, end_ms: int) -> int | None:
+        """Take the incident if it is this feed's: its actual end (ms); None if not ours."""
+
+    def add_reports(self, times: Iterable[int], devices: Iterable[int]) -> None:
+        """Extra "on change" reports at these times for each of these devices."""
+        devs = list(devices)
+        self._extra.extend((t, self.number, d) for t in times for d in devs)
+        self._extra.sort()
+
+    def change_ticks(self, t0: int, t1: int) -> Iterator[Tick]:
+        extra = self._extra
+        lo = bisect_left(extra, (t0,))
+        hi = bisect_left(extra, (t1,))
+        return iter(extra[lo:hi])
+
+    def ticks(self, t0: int, t1: int) -> Iterator[Tick]:
+        if not self._extra:
+            return self.heartbeat_ticks(t0, t1)
+        return heapq.merge(self.heartbeat_ticks(t0, t1), self.change_ticks(t0, t1))
+
+
+def ms(seconds: float) -> int:
+    return round(seconds * 1000)
+
+
+def windows_at(
+    windows: list[tuple[int, int, Incident]], t: int
+) -> Iterator[tuple[int, int, Incident]]:
+    for w in windows:
+        if w[0] <= t < w[1]:
+            yield w
