@@ -13,7 +13,6 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from aiokafka import AIOKafkaProducer
 
 from cityops.settings import Settings
 from sensors_sim.profiles import load_profile
@@ -21,7 +20,13 @@ from sensors_sim.simulation import Simulation
 from sinks.migrate import migrate
 from streams import topics
 from streams.models import DeadLetter
-from tests.fixtures.pipeline import read_topic, running_pipeline, table_counts, wait_until
+from tests.fixtures.pipeline import (
+    produce,
+    read_topic,
+    running_pipeline,
+    table_counts,
+    wait_until,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -48,17 +53,6 @@ MALFORMED: list[tuple[str, bytes, str]] = [
     (topics.STREETLIGHT_STATUS, GOOD_LIGHT.replace(b"220.0", b"9999.0"), "out_of_range"),
     (topics.STREETLIGHT_STATUS, GOOD_LIGHT.replace(b'"d",', b'"d","x":1,'), "unknown_field"),
 ]
-
-
-async def produce(settings: Settings, messages: list[tuple[str, bytes | None, bytes]]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=5)
-    await producer.start()
-    try:
-        for topic, key, value in messages:
-            await producer.send(settings.topic(topic), value, key=key)
-        await producer.flush()
-    finally:
-        await producer.stop()
 
 
 def test_simulated_city_lands_in_postgres_exactly_once(

@@ -9,12 +9,11 @@ and every dashboard SQL query running as the read-only Grafana role.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 
 import psycopg
 import pytest
-from aiokafka import AIOKafkaProducer
 
 from cityops.settings import Settings
 from dashboards.queries import SqlQuery, iter_sql_targets
@@ -42,6 +41,7 @@ from tests.fixtures.incidents import (
 )
 from tests.fixtures.pipeline import (
     group_caught_up,
+    produce,
     read_topic,
     running_pipeline,
     table_counts,
@@ -59,18 +59,8 @@ READINGS = {
 }
 
 
-async def produce_run(settings: Settings, sim: Simulation) -> dict[str, int]:
-    sent: dict[str, int] = {}
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=5)
-    await producer.start()
-    try:
-        for event in sim.events(DURATION_S):
-            await producer.send(settings.topic(event.topic), event.value, key=event.key)
-            sent[event.topic] = sent.get(event.topic, 0) + 1
-        await producer.flush()
-    finally:
-        await producer.stop()
-    return sent
+def events_of(sim: Simulation) -> Iterator[tuple[str, bytes, bytes]]:
+    return ((e.topic, e.key, e.value) for e in sim.events(DURATION_S))
 
 
 def alerts_on_topic(settings: Settings) -> list[Alert]:
@@ -81,7 +71,7 @@ def alerts_on_topic(settings: Settings) -> list[Alert]:
 def run_incidents(settings: Settings, incidents: Sequence[Incident]) -> tuple[Simulation, dict]:
     profile = load_profile("small")
     sim = Simulation(profile, seed=42, start=morning_start(), incidents=incidents)
-    return sim, asyncio.run(produce_run(settings, sim))
+    return sim, asyncio.run(produce(settings, events_of(sim)))
 
 
 def test_every_rule_fires_and_resolves_exactly_as_scripted(
@@ -114,7 +104,7 @@ def test_every_rule_fires_and_resolves_exactly_as_scripted(
 
     with running_pipeline(stack_settings) as procs:
         sim = Simulation(profile, seed=42, start=start, incidents=incidents)
-        sent = asyncio.run(produce_run(stack_settings, sim))
+        sent = asyncio.run(produce(stack_settings, events_of(sim)))
         on_topic = wait_until(
             lambda: alerts_on_topic(stack_settings),
             lambda alerts: outcome_of(alerts) == expected,

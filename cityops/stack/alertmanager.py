@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import urllib.request
 from pathlib import Path
 
-from cityops.stack.process import ManagedProcess, StackError, free_port, wait_until
+from cityops.stack.process import ManagedProcess, StackError, free_port, http_ok, wait_until
 
 #: Debian names the server `prometheus-alertmanager`; upstream tarballs `alertmanager`.
 BINARY_NAMES = ("prometheus-alertmanager", "alertmanager")
@@ -53,14 +52,6 @@ def check_config(config_path: Path) -> str:
     if result.returncode != 0:
         raise StackError(f"invalid Alertmanager configuration {config_path}:\n{output}")
     return output
-
-
-def _http_ok(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=1) as response:
-            return bool(200 <= response.status < 300)
-    except OSError:
-        return False
 
 
 class EmbeddedAlertmanager:
@@ -108,7 +99,7 @@ class EmbeddedAlertmanager:
             )
         self.process.start()
         wait_until(
-            lambda: _http_ok(f"{self.url}/-/ready"),
+            lambda: http_ok(f"{self.url}/-/ready"),
             timeout=timeout,
             what="Alertmanager",
             proc=self.process,

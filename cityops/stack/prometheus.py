@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import urllib.request
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from cityops.stack.process import ManagedProcess, StackError, free_port, wait_until
+from cityops.stack.process import ManagedProcess, StackError, free_port, http_ok, wait_until
 
 
 def prometheus_binary() -> str:
@@ -80,14 +79,6 @@ def build_config(
     return config
 
 
-def _http_ok(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=1) as response:
-            return bool(200 <= response.status < 300)
-    except OSError:
-        return False
-
-
 class EmbeddedPrometheus:
     """One Prometheus on 127.0.0.1:`port` with its config and TSDB in `state_dir`."""
 
@@ -142,7 +133,7 @@ class EmbeddedPrometheus:
         self.storage_dir.mkdir(parents=True, exist_ok=True)
         self.process.start()
         wait_until(
-            lambda: _http_ok(f"{self.url}/-/ready"),
+            lambda: http_ok(f"{self.url}/-/ready"),
             timeout=timeout,
             what="Prometheus",
             proc=self.process,

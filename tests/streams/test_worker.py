@@ -9,12 +9,11 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 import pytest
-from aiokafka import AIOKafkaProducer
 
 from cityops.settings import Settings
 from streams import topics
 from streams.models import Alert, DeadLetter, iso_z
-from tests.fixtures.pipeline import read_topic, running_pipeline, wait_until
+from tests.fixtures.pipeline import produce, read_topic, running_pipeline, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -43,17 +42,6 @@ MALFORMED: list[tuple[bytes, str]] = [
 ]
 
 
-async def produce(settings: Settings, topic: str, messages: list[tuple[bytes, bytes]]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
-    await producer.start()
-    try:
-        for key, value in messages:
-            await producer.send(settings.topic(topic), value, key=key)
-        await producer.flush()
-    finally:
-        await producer.stop()
-
-
 def test_worker_dead_letters_bad_input_and_keeps_going(
     stack_settings: Settings, created_topics: list[str]
 ) -> None:
@@ -68,7 +56,7 @@ def test_worker_dead_letters_bad_input_and_keeps_going(
         for i, lel in enumerate([1.0, 30.0, 55.0])
     ]
     with running_pipeline(stack_settings, parts=("worker",)) as procs:
-        asyncio.run(produce(stack_settings, topics.GAS_DETECTOR, bad + good))
+        asyncio.run(produce(stack_settings, [(topics.GAS_DETECTOR, k, v) for k, v in bad + good]))
         deadletters = wait_until(
             lambda: read_topic(
                 stack_settings.kafka_bootstrap or "", stack_settings.topic(topics.DEADLETTER)
