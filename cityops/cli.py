@@ -17,7 +17,8 @@ from cityops.settings import ConfigurationError
 #: Modules that contribute sub-commands, in help order.
 COMMAND_MODULES = (
     "cityops.stack.cli",  # up
-    "sensors_sim.cli",  # simulate, record, replay, scenario
+    "sensors_sim.cli",  # simulate
+    "sensors_sim.scenario_cli",  # record, replay, scenario
     "streams.cli",  # worker, alerts, schemas
     "sinks.cli",  # sink, db, notify
     "dashboards.cli",  # dashboards

@@ -205,10 +205,13 @@ class Recorder:
         tps: list[TopicPartition] = []
         for full in self.topics:
             partitions = consumer.partitions_for_topic(full)
-            if not partitions:
-                # a topic seen for the first time: metadata is not loaded yet
+            for _ in range(20):  # a topic seen for the first time: metadata not loaded yet
+                if partitions:
+                    break
                 await consumer._client.force_metadata_update()
                 partitions = consumer.partitions_for_topic(full)
+                if not partitions:
+                    await asyncio.sleep(0.1)
             if not partitions:
                 raise RecordingError(f"topic {full!r} does not exist")
             tps += [TopicPartition(full, p) for p in sorted(partitions)]

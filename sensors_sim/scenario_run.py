@@ -118,14 +118,21 @@ def log_tail(path: Path, lines: int = 30) -> str:
 
 
 async def _end_offsets(
-    consumer: AIOKafkaConsumer, names: Sequence[str]
+    consumer: AIOKafkaConsumer, names: Sequence[str], wait_s: float = 20.0
 ) -> dict[TopicPartition, int]:
+    """End offset of every partition of `names`; waits for fresh topics' metadata
+    (a topic created a moment ago may be missing from the first metadata answers)."""
     tps = []
     for name in names:
-        partitions = consumer.partitions_for_topic(name)
-        if not partitions:
-            await consumer._client.force_metadata_update()  # fresh topic: no metadata yet
-            partitions = consumer.partitions_for_topic(name) or set()
+        deadline = time.monotonic() + wait_s
+        while not (partitions := consumer.partitions_for_topic(name)):
+            if time.monotonic() > deadline:
+                raise ScenarioRunError(f"topic {name!r} has no partitions (does it exist?)")
+            # add_topic: metadata requests cover only tracked topics once one is assigned
+            await consumer._client.add_topic(name)
+            await consumer._client.force_metadata_update()
+            if not consumer.partitions_for_topic(name):
+                await asyncio.sleep(0.1)
         tps += [TopicPartition(name, p) for p in sorted(partitions)]
     return dict(await consumer.end_offsets(tps)) if tps else {}
 
@@ -244,31 +251,36 @@ async def _collect(
     procs: dict[str, ManagedProcess] | None,
     idle_s: float,
     timeout_s: float,
+    settle_s: float = 3.0,
 ) -> tuple[list[ConsumerRecord[bytes, bytes]], bool]:
     records: list[ConsumerRecord[bytes, bytes]] = []
     began = last_move = time.monotonic()
     last_committed: dict[TopicPartition, int] = {}
+    settle_until: float | None = None
     while True:
         batch = await consumer.getmany(timeout_ms=300)
         got = [r for recs in batch.values() for r in recs]
         records += got
-        committed = await _committed(admin, group, list(feeds))
         now = time.monotonic()
-        if got or committed != last_committed:
-            last_move, last_committed = now, committed
-        if all(committed.get(tp, -1) >= end for tp, end in feeds.items()):
-            # every input processed and its alerts sent: read the outputs to their end
-            ends = await consumer.end_offsets(list(consumer.assignment()))
-            for tp, end in ends.items():
-                while await consumer.position(tp) < end:
-                    batch = await consumer.getmany(tp, timeout_ms=300)
-                    records += [r for recs in batch.values() for r in recs]
+        if settle_until is None:
+            committed = await _committed(admin, group, list(feeds))
+            if got or committed != last_committed:
+                last_move, last_committed = now, committed
+            if all(committed.get(tp, -1) >= end for tp, end in feeds.items()):
+                # Every input offset is committed, but the alerts of the last batch can
+                # still be on their way (measured: a commit may come before the agent
+                # has sent them), so wait until the outputs have been quiet for a while.
+                settle_until = now + settle_s
+        elif any(r.topic.endswith(topics.ALERTS) for r in got):  # roll-ups trickle on
+            settle_until = now + settle_s
+        elif now >= settle_until:
             return records, True
         for name, proc in (procs or {}).items():
             if proc.poll() is not None:
                 raise ScenarioRunError(
                     f"{name} exited (code {proc.poll()}):\n{log_tail(proc.log_path)}"
                 )
-        if now - last_move > idle_s or now - began > timeout_s:
+        if settle_until is None and (now - last_move > idle_s or now - began > timeout_s):
             return records, False
-        await asyncio.sleep(0.2)
+        if not got:
+            await asyncio.sleep(0.1)

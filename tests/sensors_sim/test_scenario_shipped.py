@@ -1,0 +1,84 @@
+"""Every shipped scenario through the real worker passes its check; a wrong expectation
+fails `cityops scenario run --check` with a readable diff."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from cityops.stack.broker import EmbeddedBroker
+from cityops.stack.up import cityops_argv
+from sensors_sim.scenario import load_scenario, shipped
+from sensors_sim.scenario_run import RunResult
+from tests.fixtures.citystream import CityStream
+
+pytestmark = pytest.mark.integration
+
+SCENARIOS = shipped()
+
+
+@pytest.fixture(scope="module")
+def shipped_results(broker: EmbeddedBroker, stack_state_dir: Path) -> dict[str, RunResult]:
+    # One run per scenario, a few at a time: a run mostly waits for its worker.
+    stream = CityStream(broker.bootstrap, stack_state_dir, "shipped.")
+    results = stream.run_scenarios(SCENARIOS, parallel=3)
+    return {name: result for name, result in zip(SCENARIOS, results, strict=True)}
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_shipped_scenario_passes_its_check(
+    name: str, shipped_results: dict[str, RunResult]
+) -> None:
+    result = shipped_results[name]
+    assert result.caught_up, f"{name}: the worker did not finish the stream"
+    assert sum(result.events.values()) > 0
+    report = result.check()
+    assert report.ok, report.format()
+
+
+def test_city_stream_returns_alerts_as_data(city_stream: CityStream) -> None:
+    result = city_stream.run_scenario("gas_leak.yaml")
+    leak = result.alerts_for("gas.lel_high", "GD-centre-00001")
+    assert [(a.severity, a.state) for a in leak] == [
+        ("major", "firing"),
+        ("critical", "firing"),
+        ("critical", "resolved"),
+    ]
+    assert {r.feed for r in result.rollups} <= {"gas", "streetlight", "heating", "fleet"}
+
+
+def test_wrong_expectation_fails_check_with_a_diff(broker: EmbeddedBroker, tmp_path: Path) -> None:
+    text = load_scenario("gas_leak").model_dump_json()
+    wrong = tmp_path / "wrong.yaml"
+    # JSON is YAML: the shipped leak, expecting only "major" and a fault that never comes
+    wrong.write_text(
+        text.replace('"severity":["major","critical"]', '"severity":["major"]').replace(
+            '"expect":[',
+            '"expect":[{"rule":"gas.detector_fault","entity":"GD-centre-00002",'
+            '"severity":"warning"},',
+        )
+    )
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "CITYOPS_KAFKA_BOOTSTRAP": broker.bootstrap,
+        "CITYOPS_STATE_DIR": str(tmp_path / "state"),
+        "CITYOPS_METRICS_PORT_WORKER": "0",
+    }
+    proc = subprocess.run(
+        [*cityops_argv("scenario", "run", str(wrong), "--check", "--worker", "start")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    out = proc.stdout
+    assert "FAILED (1 missing, 1 differs; 0 matched)" in out
+    assert "- gas.detector_fault" in out
+    assert "~ gas.lel_high" in out
+    assert "expected: major firing>resolved" in out
+    assert "actual:   major>critical firing>resolved  (severity)" in out
