@@ -114,7 +114,7 @@ def _migrate(settings: Settings) -> None:
         writer_password=_secret(settings.writer_password),
         grafana_password=_secret(settings.grafana_password),
     )
-    log.info("database schema: %s", result.message)
+    log.info("database schema: %s", result.message())
 
 
 def _secret(value: object) -> str | None:
