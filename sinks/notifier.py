@@ -212,15 +212,16 @@ class FiringSet:
     """The alerts currently firing (or acknowledged), by alert key (`rule:entity_id`).
 
     Events for one key arrive in order (same Kafka key, same partition), but
-    redeliveries and replays can repeat old ones: an event whose `updated_at` is
-    older than the last one seen for its key is stale and changes nothing.
+    redeliveries and replays can repeat old ones: an event of the same incarnation
+    (alert_id) with an older `updated_at`, or of an older incarnation, is stale
+    and changes nothing.
     Resolved keys are remembered (bounded) so a replayed firing event cannot
     resurrect them.
     """
 
     max_resolved: int = 100_000
     _firing: dict[str, _Entry] = field(default_factory=dict)
-    _resolved: OrderedDict[str, datetime] = field(default_factory=OrderedDict)
+    _resolved: OrderedDict[str, tuple[str, datetime]] = field(default_factory=OrderedDict)
 
     def __len__(self) -> int:
         return len(self._firing)
@@ -240,11 +241,27 @@ class FiringSet:
             counts[entry.alert.severity] = counts.get(entry.alert.severity, 0) + 1
         return counts
 
+    def _is_stale(self, alert: Alert, previous: _Entry | None) -> bool:
+        # Staleness is judged per incarnation (alert_id), not per rule:entity key:
+        # an acknowledgement stamps wall-clock time, which during catch-up is far
+        # ahead of event time, and a new incarnation that starts at an earlier
+        # wall-clock-looking time must still page (review finding, 2026-11-22).
+        if previous is not None:
+            last = previous.alert
+            if alert.alert_id == last.alert_id:
+                return alert.updated_at < last.updated_at
+            return alert.started_at < last.started_at
+        resolved = self._resolved.get(alert.key)
+        if resolved is None:
+            return False
+        resolved_id, resolved_started = resolved
+        # a resolved incarnation is final; older incarnations cannot come back
+        return alert.alert_id == resolved_id or alert.started_at <= resolved_started
+
     def apply(self, alert: Alert, partition: PartitionKey | None = None) -> Change:
         key = alert.key
         previous = self._firing.get(key)
-        last_seen = previous.alert.updated_at if previous else self._resolved.get(key)
-        if last_seen is not None and alert.updated_at < last_seen:
+        if self._is_stale(alert, previous):
             return Change(alert, stale=True)
         labels = alert_labels(alert)
         retired = None
@@ -252,7 +269,7 @@ class FiringSet:
             retired = (previous.alert, previous.labels)
         if alert.state == "resolved":
             self._firing.pop(key, None)
-            self._resolved[key] = alert.updated_at
+            self._resolved[key] = (alert.alert_id, alert.started_at)
             self._resolved.move_to_end(key)
             while len(self._resolved) > self.max_resolved:
                 self._resolved.popitem(last=False)

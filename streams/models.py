@@ -18,12 +18,18 @@ from streams import topics
 
 
 def _to_utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+14:00 has no UTC time (review, 2026-11-22)
+        raise ValueError("timestamp is outside the representable range") from None
 
 
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
 EntityId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
-District = Annotated[str, Field(min_length=1, max_length=64)]
+# No control characters: PostgreSQL text cannot hold NUL, and a row the sink
+# cannot store must be dead-lettered by the worker, not retried for ever.
+PlainText = r"^[^\x00-\x1f\x7f]*$"
+District = Annotated[str, Field(min_length=1, max_length=64, pattern=PlainText)]
 Latitude = Annotated[float, Field(ge=-90, le=90, description="WGS-84 degrees")]
 Longitude = Annotated[float, Field(ge=-180, le=180, description="WGS-84 degrees")]
 Percent = Annotated[float, Field(ge=0, le=100)]
@@ -162,9 +168,9 @@ class AlertAck(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
 
     alert_id: Annotated[str, Field(min_length=1, max_length=200)]
-    by: Annotated[str, Field(min_length=1, max_length=100)]
+    by: Annotated[str, Field(min_length=1, max_length=100, pattern=PlainText)]
     at: UtcDatetime
-    note: Annotated[str, Field(max_length=2000)] = ""
+    note: Annotated[str, Field(max_length=2000, pattern=r"^[^\x00]*$")] = ""
 
 
 class DeadLetter(BaseModel):

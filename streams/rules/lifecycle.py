@@ -10,6 +10,7 @@ so the caller's previous state stays untouched.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +32,9 @@ class Subject:
     lon: float | None = None
 
 
+_EPOCH_MS = re.compile(r"[0-9]{1,15}")
+
+
 def alert_id(rule: str, entity_id: str, started_ms: int) -> str:
     return f"{rule}:{entity_id}:{started_ms}"
 
@@ -39,7 +43,8 @@ def parse_alert_id(value: str) -> tuple[str, str, int] | None:
     """(rule, entity_id, started_ms), or None when the id is not one of ours."""
     rule, sep, rest = value.partition(":")
     entity_id, sep2, started = rest.rpartition(":")
-    if not (sep and sep2 and rule and entity_id and started.isdigit()):
+    # ASCII digits only: str.isdigit() accepts "²", which int() then rejects
+    if not (sep and sep2 and rule and entity_id and _EPOCH_MS.fullmatch(started)):
         return None
     return rule, entity_id, int(started)
 
@@ -87,7 +92,9 @@ class AlertBook:
             "lat": subject.lat,
             "lon": subject.lon,
             "started": at_ms if current is None else current["started"],
-            "updated": at_ms if current is None else max(at_ms, current["updated"]),
+            # strictly after the last change: an ack stamps wall-clock time, and a
+            # re-page must still order after it (the sink's upsert keeps the newest)
+            "updated": at_ms if current is None else max(at_ms, current["updated"] + 1),
             "value": value,
             "threshold": threshold,
             "summary": summary,

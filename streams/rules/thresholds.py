@@ -40,7 +40,7 @@ def _below(model: BaseModel, section: str, low_key: str, high_key: str) -> None:
 
 class _Section(BaseModel):
     # strict: a quoted "25" in the file is a mistake to report, not to coerce
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
 
 
 class EngineThresholds(_Section):

@@ -234,3 +234,24 @@ def test_config_from_settings() -> None:
     )
     with pytest.raises(ConfigurationError, match="CITYOPS_ALERTMANAGER_URL"):
         NotifierConfig.from_settings(load_settings(alertmanager_url=None))
+
+
+def test_a_new_incarnation_after_a_wall_clock_ack_still_pages() -> None:
+    # Firing at T0, acked at wall clock T0+10 min, resolved at event time T0+3 min
+    # (the resolve inherits the ack's time), then a new leak at event time T0+4 min.
+    fs = FiringSet()
+    fs.apply(make_alert())
+    acked_at = T0 + timedelta(minutes=10)
+    fs.apply(make_alert(state="acknowledged", updated_at=acked_at))
+    fs.apply(make_alert(state="resolved", updated_at=acked_at, resolved_at=acked_at))
+    new_start = T0 + timedelta(minutes=4)
+    again = make_alert(
+        alert_id="gas.lel_high:det-1:1795341840000",
+        severity="critical",
+        started_at=new_start,
+        updated_at=new_start,
+    )
+    assert not fs.apply(again).stale
+    assert "gas.lel_high:det-1" in fs
+    # ... while a replay of the old incarnation stays stale
+    assert fs.apply(make_alert()).stale

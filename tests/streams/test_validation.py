@@ -107,3 +107,20 @@ def test_deadletter_keeps_original_bytes_and_source() -> None:
         42,
         "invalid_json",
     )
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"ts": "0001-01-01T00:00:00+14:00"}, WRONG_TYPE),
+        ({"ts": "9999-12-31T23:59:59-14:00"}, WRONG_TYPE),
+        ({"district": "shi\u0000nan"}, INVALID_VALUE),
+        ({"district": "line\nbreak"}, INVALID_VALUE),
+    ],
+)
+def test_values_postgres_or_utc_cannot_hold_are_rejected(
+    changes: dict[str, object], reason: str
+) -> None:
+    result = decode(topics.GAS_DETECTOR, orjson.dumps(gas(**changes)), NOW)
+    assert isinstance(result, Rejection), result
+    assert result.reason == reason

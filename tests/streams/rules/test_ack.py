@@ -97,3 +97,19 @@ def test_parse_alert_id_splits_on_the_first_and_last_colon() -> None:
         "Old Town",
         5,
     )
+
+
+def test_escalation_after_a_wall_clock_ack_orders_after_it() -> None:
+    # The ack is stamped by a person's clock, ahead of event time during catch-up;
+    # the re-page must still be the newest change, or the sink keeps "acknowledged".
+    engine = make_engine()
+    alert = firing(engine)
+    (acked,) = engine.on_ack(ack(alert.alert_id, at(10)))
+    (escalated,) = feed(engine, [gas(2, lel_pct=55)])
+    assert (escalated.state, escalated.severity) == ("firing", "critical")
+    assert escalated.updated_at > acked.updated_at
+
+
+@pytest.mark.parametrize("bad", ["gas.lel_high:gd-1:²", "gas.lel_high:gd-1:1e5", "x:y:-1"])
+def test_parse_alert_id_accepts_ascii_digits_only(bad: str) -> None:
+    assert parse_alert_id(bad) is None

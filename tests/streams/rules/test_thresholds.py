@@ -58,6 +58,8 @@ def test_engine_uses_the_override() -> None:
         ("[engine]\nallowed_lateness_s = -1\n", ["engine.allowed_lateness_s", "negative"]),
         ("[streetlight]\nlit_rate_min = 1.5\n", ["streetlight.lit_rate_min", "fix the value"]),
         ("[gas\n", ["not valid TOML"]),
+        ("[heating]\nindoor_min_c = nan\n", ["heating.indoor_min_c"]),
+        ("[fleet]\nspeeding_kmh = inf\n", ["fleet.speeding_kmh"]),
     ],
 )
 def test_invalid_overrides_name_the_key_and_the_fix(
