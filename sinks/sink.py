@@ -84,7 +84,13 @@ class _Sink:
                 else:
                     self.batch.rollups.append(item)
         else:
-            event = decode(name, raw, now, max_age=self.max_age, max_future=self.max_future)
+            try:
+                event = decode(name, raw, now, max_age=self.max_age, max_future=self.max_future)
+            except Exception:  # never wedge on one message: the worker dead-letters it
+                log.exception(
+                    "skipping %s@%d: it could not be decoded", record.topic, record.offset
+                )
+                event = Rejection("processing_error", "decode failed")
             if isinstance(event, Rejection):
                 self.metrics.rows_skipped.labels(topic=name).inc()
             else:

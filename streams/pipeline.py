@@ -14,7 +14,13 @@ from datetime import datetime, timedelta
 from streams import topics
 from streams.models import Alert, AlertAck, DeadLetter, Event, Rollup
 from streams.rules.engine import RuleEngine
-from streams.validation import Rejection, decode, decode_model
+from streams.validation import (
+    INVALID_JSON,
+    TS_OUT_OF_BOUNDS,
+    Rejection,
+    decode,
+    decode_model,
+)
 from streams.windows import RollupWindows
 
 log = logging.getLogger(__name__)
@@ -83,25 +89,28 @@ class Processor:
         now = self.clock()
         touched: set[str] = set()
         for msg in messages:
-            result = decode(
-                msg.topic, msg.value, now, max_age=self.max_age, max_future=self.max_future
-            )
-            if isinstance(result, Rejection):
-                out.deadletters.append(self._deadletter(result, msg, now))
-                continue
+            # Nothing a message holds may stop the stream: anything unexpected
+            # (a decoder corner case, a rule bug) dead-letters that one message.
             try:
+                result = decode(
+                    msg.topic, msg.value, now, max_age=self.max_age, max_future=self.max_future
+                )
+                if isinstance(result, Rejection):
+                    out.deadletters.append(self._deadletter(result, msg, now))
+                    continue
                 self._accept(msg.topic, result, out)
-            except Exception as exc:  # a rule bug must not stop the stream
-                log.exception("processing failed for %s@%d", msg.source_topic, msg.offset)
-                rejection = Rejection(PROCESSING_ERROR, f"{type(exc).__name__}: {exc}")
-                out.deadletters.append(self._deadletter(rejection, msg, now))
+            except Exception as exc:
+                out.deadletters.append(self._failed(exc, msg, now))
                 continue
             touched.add(msg.topic)
         # Close per feed: feeds are consumed by separate agents at different
         # speeds (a backlog after a restart), and one feed's progress must not
         # close another's windows early and drop its events as late.
         for feed in sorted(touched):
-            out.rollups.extend(self.windows.close_ready(feed))
+            try:
+                out.rollups.extend(self.windows.close_ready(feed))
+            except Exception:  # a roll-up bug loses that roll-up, never the stream
+                log.exception("closing the %s windows failed", feed)
         return out
 
     def _accept(self, feed: str, event: Event, out: Output) -> None:
@@ -115,19 +124,28 @@ class Processor:
         out = Output()
         now = self.clock()
         for msg in messages:
-            if msg.value is None:
-                out.deadletters.append(
-                    self._deadletter(Rejection("invalid_json", "empty message"), msg, now)
-                )
-                continue
-            result = decode_model(AlertAck, msg.value)
-            if isinstance(result, Rejection):
-                out.deadletters.append(self._deadletter(result, msg, now))
-                continue
-            assert isinstance(result, AlertAck)
-            out.valid += 1
-            out.alerts.extend(self.engine.on_ack(result))
+            try:
+                result = decode_model(AlertAck, msg.value) if msg.value is not None else None
+                if result is None:
+                    result = Rejection(INVALID_JSON, "empty message")
+                elif isinstance(result, AlertAck) and not (
+                    now - self.max_age <= result.at <= now + self.max_future
+                ):
+                    result = Rejection(TS_OUT_OF_BOUNDS, f"ack time {result.at.isoformat()}")
+                if isinstance(result, Rejection):
+                    out.deadletters.append(self._deadletter(result, msg, now))
+                    continue
+                assert isinstance(result, AlertAck)
+                out.alerts.extend(self.engine.on_ack(result))
+                out.valid += 1
+            except Exception as exc:
+                out.deadletters.append(self._failed(exc, msg, now))
         return out
+
+    def _failed(self, exc: Exception, msg: RawMessage, now: datetime) -> DeadLetter:
+        log.exception("processing failed for %s@%d", msg.source_topic, msg.offset)
+        rejection = Rejection(PROCESSING_ERROR, f"{type(exc).__name__}: {exc}")
+        return self._deadletter(rejection, msg, now)
 
     @staticmethod
     def _deadletter(rejection: Rejection, msg: RawMessage, now: datetime) -> DeadLetter:

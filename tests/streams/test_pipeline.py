@@ -89,3 +89,28 @@ def test_alerts_carry_the_routing_labels_of_their_event() -> None:
     dark = [a for a in out.alerts if a.rule == "streetlight.dark"]
     assert dark, out.alerts
     assert dark[0].labels == {"circuit_id": "c-9", "cabinet_id": "cab-3"}
+
+
+def ack_message(offset: int, value: bytes) -> RawMessage:
+    return RawMessage(topics.ALERTS_ACK, topics.ALERTS_ACK, 0, offset, None, value)
+
+
+def test_acks_out_of_bounds_or_crashing_are_dead_lettered() -> None:
+    processor = make_processor()
+    far = orjson.dumps({"alert_id": "a:b:1", "by": "x", "at": "2099-01-01T00:00:00Z"})
+    weird = orjson.dumps({"alert_id": "gas.lel_high:gd-1:²", "by": "x", "at": iso_z(NIGHT)})
+    out = processor.handle_acks([ack_message(0, far), ack_message(1, weird)])
+    assert [(d.reason, d.offset) for d in out.deadletters] == [("ts_out_of_bounds", 0)]
+    assert out.alerts == [] and out.valid == 1  # the odd id is simply not ours
+
+
+class ExplodingAcks(RuleEngine):
+    def on_ack(self, ack):  # type: ignore[no-untyped-def]
+        raise KeyError("boom")
+
+
+def test_a_failing_ack_is_dead_lettered() -> None:
+    engine = ExplodingAcks(with_overrides({}), FakeCity(), JsonStore(), runbook_base_url=RUNBOOKS)
+    ok = orjson.dumps({"alert_id": "a:b:1", "by": "x", "at": iso_z(NIGHT)})
+    out = make_processor(engine).handle_acks([ack_message(3, ok)])
+    assert [(d.reason, d.offset) for d in out.deadletters] == [(PROCESSING_ERROR, 3)]
