@@ -77,10 +77,13 @@ class Settings(BaseSettings):
     worker_id: str = Field("cityops-worker", description="Faust app id (consumer group)")
     rules_file: Path | None = Field(None, description="TOML file overriding rule thresholds")
     max_event_age_s: float = Field(
-        7 * 24 * 3600, gt=0, description="reject events older than this vs the wall clock"
+        7 * 24 * 3600,
+        gt=0,
+        le=366 * 24 * 3600,
+        description="reject events older than this vs the wall clock (at most a year)",
     )
     max_event_future_s: float = Field(
-        300, gt=0, description="reject events further in the future than this"
+        300, gt=0, le=24 * 3600, description="reject events further in the future than this"
     )
     # Tansu holds a group join for the whole rebalance timeout (measured: 60 s
     # with Faust's default), so the embedded default is short (DESIGN.md).
@@ -142,9 +145,39 @@ class Settings(BaseSettings):
             raise ValueError("must start with postgresql:// (for example postgresql://u@h:5432/db)")
         return value
 
+    @field_validator("profile")
+    @classmethod
+    def _known_profile(cls, value: str) -> str:
+        from sensors_sim.profiles import PROFILES  # the profiles own their names
+
+        if value not in PROFILES:
+            raise ValueError(f"unknown city profile; choose one of: {', '.join(PROFILES)}")
+        return value
+
+    @field_validator("rules_file")
+    @classmethod
+    def _usable_rules_file(cls, value: Path | None) -> Path | None:
+        if value is not None:
+            from streams.rules.thresholds import ThresholdsError, load_thresholds
+
+            try:
+                load_thresholds(value)  # fail at start, with the key and the fix
+            except (ThresholdsError, OSError) as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
     def topic(self, name: str) -> str:
         """The full topic name for one of the names in `streams.topics`."""
         return f"{self.topic_prefix}{name}"
+
+
+def _redact(value: object) -> object:
+    """Hide the password of a URL (postgresql://user:secret@host) in messages."""
+    if isinstance(value, str) and "://" in value and "@" in value:
+        scheme, _, rest = value.partition("://")
+        userinfo, _, host = rest.rpartition("@")
+        return f"{scheme}://{userinfo.split(':')[0]}:***@{host}"
+    return value
 
 
 def load_settings(**overrides: object) -> Settings:
@@ -155,7 +188,8 @@ def load_settings(**overrides: object) -> Settings:
         lines = ["invalid CityOps configuration:"]
         for err in exc.errors():
             field = ".".join(str(p) for p in err["loc"])
-            lines.append(f"  {ENV_PREFIX}{field.upper()}: {err['msg']} (got {err.get('input')!r})")
+            shown = _redact(err.get("input"))
+            lines.append(f"  {ENV_PREFIX}{field.upper()}: {err['msg']} (got {shown!r})")
         lines.append("fix the environment variable(s) above, or unset them to use the defaults")
         raise ConfigurationError("\n".join(lines)) from None
 

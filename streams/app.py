@@ -35,8 +35,6 @@ log = logging.getLogger(__name__)
 # per-event overhead of the agent loop small without adding visible latency.
 BATCH_MAX = 1000
 BATCH_WITHIN_S = 0.1
-#: Changelog/output messages Faust may buffer before it pauses consumption.
-PRODUCER_BUFFER_MAX = 20_000
 
 
 def _utcnow() -> datetime:
@@ -63,24 +61,8 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         value_serializer="raw",
         web_enabled=False,
         producer_linger=0.005,
-        # The rule-state changelog carries about one message per event (entity +
-        # watermark keys per batch). With Faust's default 16 KiB producer batch the
-        # changelog partition moved ~16 KiB per broker round trip and capped the
-        # worker at 1.6k events/s on megacity while it sat ~30 % idle in epoll
-        # (py-spy: ProducerBuffer.wait_until_ebb / send_changelog; `cityops bench`,
-        # docs/benchmarks.md). 1 MiB batches, as the simulator's producer uses.
-        producer_max_batch_size=1024 * 1024,
-        producer_max_request_size=4 * 1024 * 1024,
         datadir=str(datadir / settings.worker_id),
     )
-    # Faust's conductor calls ProducerBuffer.wait_until_ebb before *every* consumed
-    # message and, past 100 buffered messages, stalls consumption while it drains
-    # them one by one (waits of up to 0.1 s each). Each batch's state flush buffers
-    # ~1 changelog message per event, so at the default the worker stalled after
-    # every batch: 1.6k events/s on megacity with the worker ~30 % idle in epoll
-    # (py-spy, `cityops bench`; docs/benchmarks.md). A bound of several batches
-    # lets the buffer drain concurrently with processing; still bounded memory.
-    app.producer.buffer.max_messages = PRODUCER_BUFFER_MAX
     metrics = WorkerMetrics(registry if registry is not None else CollectorRegistry())
 
     def topic(name: str) -> faust.TopicT:
