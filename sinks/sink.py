@@ -27,6 +27,7 @@ from pydantic import ValidationError
 
 from cityops.metrics import SinkMetrics, serve
 from cityops.settings import ConfigurationError, Settings
+from cityops.stack.topics import ensure_topics
 from sinks.migrate import migrate
 from sinks.writer import Batch, Writer
 from streams import topics
@@ -246,6 +247,8 @@ async def run_sink(
     metrics = SinkMetrics(registry)
     serve(registry, settings.metrics_port_sink, settings.metrics_host)
     await asyncio.to_thread(migrate, settings.database_url)
+    # Topics with the configured partitions, not the broker's auto-create default.
+    await ensure_topics(settings)
 
     installed: list[signal.Signals] = []
     if stop is None:

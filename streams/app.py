@@ -12,6 +12,7 @@ runs ahead of the alerts and roll-ups it caused.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, MutableMapping
 from datetime import UTC, datetime, timedelta
@@ -21,6 +22,7 @@ from prometheus_client import CollectorRegistry
 
 from cityops.metrics import WorkerMetrics, serve
 from cityops.settings import Settings
+from cityops.stack.topics import ensure_topics
 from sensors_sim.profiles import load_profile
 from streams import topics
 from streams.pipeline import Output, Processor, RawMessage
@@ -136,16 +138,20 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         async def feed_agent(stream: faust.StreamT, feed: str = feed) -> None:
             async for batch in raw_batches(stream, feed):
                 out = processor.handle_feed(batch)
-                state.flush()  # inside the batch: Faust writes the changelog now
+                # Outputs first, then the state: after a crash between the two the
+                # batch is re-processed against the old state and re-sends (alert
+                # ids are deterministic, the sink is idempotent); the other order
+                # could record a transition whose alert was never sent.
                 await send(out)
+                state.flush()
 
         app.agent(topic(feed), name=f"cityops.feed.{feed}")(feed_agent)
 
     async def ack_agent(stream: faust.StreamT) -> None:
         async for batch in raw_batches(stream, topics.ALERTS_ACK):
             out = processor.handle_acks(batch)
-            state.flush()
             await send(out)
+            state.flush()
 
     app.agent(topic(topics.ALERTS_ACK), name="cityops.acks")(ack_agent)
 
@@ -154,6 +160,13 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
 
 def run_worker(settings: Settings) -> int:
     """`cityops worker`: run the Faust worker until SIGTERM/SIGINT."""
+    # Create the topics with the configured partitions before Faust subscribes:
+    # a broker's auto-creation would use its own default (4 on Kafka in compose).
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(ensure_topics(settings))
+    finally:
+        loop.close()
     registry = CollectorRegistry()
     serve(registry, settings.metrics_port_worker, settings.metrics_host)
     app = create_app(settings, registry)

@@ -6,9 +6,10 @@ import argparse
 import logging
 import time
 
-from cityops.settings import STACK_ENV_FILE, Settings, get_settings
+from cityops.settings import STACK_ENV_FILE, Settings, load_settings
 from cityops.stack.process import StackError
 from cityops.stack.up import (
+    ignoring_stop_signals,
     pick_metrics_ports,
     start_pipeline,
     start_services,
@@ -38,11 +39,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _up(args: argparse.Namespace) -> int:
-    settings = get_settings()
-    if args.profile:
-        settings = settings.model_copy(update={"profile": args.profile})
-    settings = pick_metrics_ports(settings)
+    # A stack.env left by a run that was killed names services that are gone:
+    # remove it before reading the settings, so they do not look external.
     STACK_ENV_FILE.unlink(missing_ok=True)
+    settings = load_settings(_env_file=None)
+    if args.profile:
+        settings = load_settings(_env_file=None, profile=args.profile)
+    settings = pick_metrics_ports(settings)
     started = time.monotonic()
     with stop_signals():
         try:
@@ -71,8 +74,10 @@ def _up(args: argparse.Namespace) -> int:
             print(f"cityops up: {exc}")
             return 1
         finally:
-            stack.stop()
-            STACK_ENV_FILE.unlink(missing_ok=True)
+            # A second Ctrl-C must not abandon the children half-stopped.
+            with ignoring_stop_signals():
+                stack.stop()
+                STACK_ENV_FILE.unlink(missing_ok=True)
             log.info("stopped; no process left behind")
     return 0
 

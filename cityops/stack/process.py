@@ -7,6 +7,7 @@ test teardown) can stop it and anything it spawned, leaving nothing behind.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import socket
@@ -20,6 +21,21 @@ from pathlib import Path
 
 class StackError(RuntimeError):
     """A part of the embedded stack could not start; the message says what to do."""
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM when `cityops up` dies, even by SIGKILL (Linux).
+
+    The children run in their own sessions (so Ctrl-C reaches only `up`, which
+    stops them in order); without this a killed `up` would leave them running.
+    Cleared by the kernel for set-uid programs, so PostgreSQL under `setpriv`
+    relies on `up` stopping it.
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -80,7 +96,7 @@ class ManagedProcess:
                 env=self.env,
                 cwd=self.cwd,
                 start_new_session=True,  # own process group: stop it and its children
-                preexec_fn=self.preexec,
+                preexec_fn=self.preexec or _die_with_parent,
             )
         finally:
             log.close()

@@ -54,7 +54,10 @@ class Stack:
 
     def stop(self) -> None:
         for proc in reversed(self.processes):
-            proc.stop(timeout=20)
+            try:
+                proc.stop(timeout=20)
+            except Exception:  # keep stopping the others
+                log.exception("could not stop %s (pid %s)", proc.name, proc.pid)
         self.processes.clear()
         for service in reversed(self.services):
             with contextlib.suppress(Exception):
@@ -199,6 +202,7 @@ def write_stack_env(settings: Settings, path: Path = STACK_ENV_FILE) -> None:
         if f"{ENV_PREFIX}{k.upper()}" in env
     ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path.chmod(0o600)  # it may hold a database URL with a password
 
 
 @contextlib.contextmanager
@@ -215,13 +219,24 @@ def stop_signals() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+@contextlib.contextmanager
+def ignoring_stop_signals() -> Iterator[None]:
+    """While the stack stops, further Ctrl-C / SIGTERM wait instead of aborting it."""
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def pick_metrics_ports(settings: Settings) -> Settings:
     """Free ports for every process's /metrics, unless configured explicitly."""
-    update: dict[str, object] = {}
-    for name in ("worker", "sink", "notifier", "simulator"):
-        field_name = f"metrics_port_{name}"
-        if f"{ENV_PREFIX}{field_name.upper()}" not in os.environ:
-            update[field_name] = free_port()
+    update = {
+        f"metrics_port_{name}": free_port()
+        for name in ("worker", "sink", "notifier", "simulator")
+        if f"metrics_port_{name}" not in settings.model_fields_set
+    }
     return settings.model_copy(update=update)
 
 
