@@ -44,7 +44,17 @@ def _as_server_user(argv: list[str]) -> list[str]:
     if os.geteuid() != 0:
         return argv
     user, group = _UNPRIVILEGED
-    return ["setpriv", f"--reuid={user}", f"--regid={group}", "--clear-groups", *argv]
+    # --pdeathsig after the uid change: the kernel clears the parent-death signal
+    # on a credential change, so the one set before exec would not survive
+    # (measured: a SIGKILLed `cityops up` left only PostgreSQL running).
+    return [
+        "setpriv",
+        f"--reuid={user}",
+        f"--regid={group}",
+        "--clear-groups",
+        "--pdeathsig=INT",
+        *argv,
+    ]
 
 
 def _chown_for_server(path: Path) -> None:
