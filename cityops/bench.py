@@ -254,7 +254,7 @@ def bench_stack(settings: Settings) -> Iterator[tuple[Settings, Stack, Callable[
     tmp = Path(tempfile.mkdtemp(prefix="cityops-bench-"))
     tmp.chmod(0o755)  # PostgreSQL runs as `nobody` when we are root
     prefix = f"bench-{uuid.uuid4().hex[:8]}."
-    settings = pick_metrics_ports(settings).model_copy(
+    settings = pick_metrics_ports(settings, replace_disabled=True).model_copy(
         update={
             "state_dir": tmp,
             "topic_prefix": prefix,

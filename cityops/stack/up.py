@@ -230,13 +230,18 @@ def ignoring_stop_signals() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
-def pick_metrics_ports(settings: Settings) -> Settings:
-    """Free ports for every process's /metrics, unless configured explicitly."""
-    update = {
-        f"metrics_port_{name}": free_port()
-        for name in ("worker", "sink", "notifier", "simulator")
-        if f"metrics_port_{name}" not in settings.model_fields_set
-    }
+def pick_metrics_ports(settings: Settings, *, replace_disabled: bool = False) -> Settings:
+    """Free ports for every process's /metrics, unless configured explicitly.
+
+    `replace_disabled` also replaces ports set to 0 (disabled): the benchmark
+    reads its figures from /metrics, so it needs them whatever the caller set.
+    """
+    update: dict[str, object] = {}
+    for name in ("worker", "sink", "notifier", "simulator"):
+        field_name = f"metrics_port_{name}"
+        explicit = field_name in settings.model_fields_set
+        if not explicit or (replace_disabled and getattr(settings, field_name) == 0):
+            update[field_name] = free_port()
     return settings.model_copy(update=update)
 
 
