@@ -5,6 +5,7 @@ from __future__ import annotations
 from grafanalib.core import Dashboard
 
 from dashboards import helpers as h
+from dashboards import kpis
 from dashboards.geomap import MarkersLayer
 from dashboards.i18n import Lang, Tr
 
@@ -67,27 +68,7 @@ def build(lang: Lang) -> Dashboard:
         5,
     )
     grid.add(
-        h.stat(
-            tr("gas.online.title"),
-            tr("gas.online.description"),
-            [
-                h.sql_series(
-                    f"""
-                    SELECT bucket AS "time",
-                      sum(detectors_online)::float8 / NULLIF(sum(detectors_known), 0)
-                      AS online_rate
-                    FROM kpi_detector_online_rate
-                    WHERE {h.hour_range("bucket")} AND {h.DISTRICT_FILTER}
-                    GROUP BY 1
-                    ORDER BY 1
-                    """
-                )
-            ],
-            unit="percentunit",
-            decimals=2,
-            graph=True,
-            thresholds=h.steps(h.WARN, (0.95, h.MINOR), (0.99, h.OK)),
-        ),
+        kpis.detector_online_rate(tr, "gas.online"),
         6,
         5,
     )

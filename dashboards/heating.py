@@ -6,6 +6,7 @@ from __future__ import annotations
 from grafanalib.core import Dashboard
 
 from dashboards import helpers as h
+from dashboards import kpis
 from dashboards.i18n import Lang, Tr
 
 SLUG = "heating"
@@ -33,29 +34,9 @@ def _per_entity(column: str, entity: str, label: str, agg: str, ref_id: str) -> 
 def build(lang: Lang) -> Dashboard:
     tr = Tr(lang)
     grid = h.Grid()
-    warm_steps = h.steps(h.ACTION, (0.9, h.WARN), (0.98, h.OK))
+    warm_steps = kpis.WARM_STEPS
     grid.add(
-        h.stat(
-            tr("heating.compliance.title"),
-            tr("heating.compliance.description"),
-            [
-                h.sql_series(
-                    f"""
-                    SELECT bucket AS "time",
-                      sum(stations_warm)::float8 / NULLIF(sum(stations_reporting), 0)
-                      AS warm_share
-                    FROM kpi_heating_compliance
-                    WHERE {h.hour_range("bucket")} AND {h.DISTRICT_FILTER}
-                    GROUP BY 1
-                    ORDER BY 1
-                    """
-                )
-            ],
-            unit="percentunit",
-            decimals=2,
-            graph=True,
-            thresholds=warm_steps,
-        ),
+        kpis.heating_compliance(tr, "heating.compliance"),
         6,
         5,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from grafanalib.core import Dashboard, Stat
 
 from dashboards import helpers as h
+from dashboards import kpis
 from dashboards.geomap import MarkersLayer
 from dashboards.i18n import Lang, Tr
 
@@ -87,52 +88,12 @@ def build(lang: Lang) -> Dashboard:
         5,
     )
     grid.add(
-        h.stat(
-            tr("overview.online.title"),
-            tr("overview.online.description"),
-            [
-                h.sql_series(
-                    f"""
-                    SELECT bucket AS "time",
-                      sum(detectors_online)::float8 / NULLIF(sum(detectors_known), 0)
-                      AS online_rate
-                    FROM kpi_detector_online_rate
-                    WHERE {h.hour_range("bucket")} AND {h.DISTRICT_FILTER}
-                    GROUP BY 1
-                    ORDER BY 1
-                    """
-                )
-            ],
-            unit="percentunit",
-            decimals=2,
-            graph=True,
-            thresholds=h.steps(h.WARN, (0.95, h.MINOR), (0.99, h.OK)),
-        ),
+        kpis.detector_online_rate(tr, "overview.online"),
         6,
         5,
     )
     grid.add(
-        h.stat(
-            tr("overview.heating.title"),
-            tr("overview.heating.description"),
-            [
-                h.sql_series(
-                    f"""
-                    SELECT bucket AS "time",
-                      sum(stations_warm)::float8 / NULLIF(sum(stations_reporting), 0)
-                      AS warm_share
-                    FROM kpi_heating_compliance
-                    WHERE {h.hour_range("bucket")} AND {h.DISTRICT_FILTER}
-                    GROUP BY 1
-                    ORDER BY 1
-                    """
-                )
-            ],
-            unit="percentunit",
-            decimals=2,
-            graph=True,
-            thresholds=h.steps(h.ACTION, (0.9, h.WARN), (0.98, h.OK)),
-        ),
+        kpis.heating_compliance(tr, "overview.heating"),
         6,
         5,
     )
