@@ -10,6 +10,7 @@ process with a message that names the variable and says what to fix.
 from __future__ import annotations
 
 import functools
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -75,6 +76,11 @@ class Settings(BaseSettings):
 
     # --- stream processing ---
     worker_id: str = Field("cityops-worker", description="Faust app id (consumer group)")
+    # direct = aiokafka getmany + the same Processor without Faust (streams/direct.py;
+    # docs/benchmarks.md has the figures of both).
+    worker_runtime: Literal["faust", "direct"] = Field(
+        "faust", description="faust = the Faust app; direct = aiokafka batches, no Faust"
+    )
     rules_file: Path | None = Field(None, description="TOML file overriding rule thresholds")
     max_event_age_s: float = Field(
         7 * 24 * 3600,
@@ -194,7 +200,24 @@ def load_settings(**overrides: object) -> Settings:
         raise ConfigurationError("\n".join(lines)) from None
 
 
+def stack_env_is_live(path: Path = STACK_ENV_FILE) -> bool:
+    """True when `path` was written by a `cityops up` that is still running.
+
+    `cityops up` records its pid on the first line (a comment); a file left by
+    a run that was killed would point every command at services that are gone.
+    """
+    try:
+        first = path.read_text(encoding="utf-8").splitlines()[0]
+        pid = int(first.removeprefix("# cityops up pid ").strip())
+        os.kill(pid, 0)
+    except (OSError, ValueError, IndexError):
+        return False
+    return True
+
+
 @functools.cache
 def get_settings() -> Settings:
     """The process-wide settings, read once."""
+    if STACK_ENV_FILE.exists() and not stack_env_is_live():
+        return load_settings(_env_file=None)
     return load_settings()

@@ -201,7 +201,8 @@ def write_stack_env(settings: Settings, path: Path = STACK_ENV_FILE) -> None:
         for k in keys
         if f"{ENV_PREFIX}{k.upper()}" in env
     ]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    header = f"# cityops up pid {os.getpid()}"
+    path.write_text("\n".join([header, *lines]) + "\n", encoding="utf-8")
     path.chmod(0o600)  # it may hold a database URL with a password
 
 

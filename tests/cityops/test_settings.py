@@ -56,3 +56,17 @@ def test_defaults_are_valid_and_topics_get_the_prefix() -> None:
     settings = load_settings(_env_file=None, topic_prefix="t1.")
     assert settings.topic("alerts.v1") == "t1.alerts.v1"
     assert settings.topic_partitions == 1 and settings.profile == "small"
+
+
+def test_a_stack_env_of_a_dead_up_is_ignored(tmp_path: Path) -> None:
+    import os
+
+    from cityops.settings import stack_env_is_live
+
+    live = tmp_path / "live.env"
+    live.write_text(f"# cityops up pid {os.getpid()}\nCITYOPS_KAFKA_BOOTSTRAP=h:1\n")
+    assert stack_env_is_live(live)
+    dead = tmp_path / "dead.env"
+    dead.write_text("# cityops up pid 999999999\nCITYOPS_KAFKA_BOOTSTRAP=h:1\n")
+    assert not stack_env_is_live(dead)
+    assert not stack_env_is_live(tmp_path / "missing.env")
