@@ -11,7 +11,9 @@ from streams import topics
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    worker = sub.add_parser("worker", help="run the Faust stream processor")
+    worker = sub.add_parser(
+        "worker", help="run the stream processor (CITYOPS_WORKER_RUNTIME: faust or direct)"
+    )
     worker.set_defaults(handler=_worker)
 
     alerts = sub.add_parser("alerts", help="list or acknowledge alerts of a running pipeline")
@@ -31,9 +33,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _worker(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    if settings.worker_runtime == "direct":
+        from streams.direct import run_worker as run_direct_worker
+
+        return run_direct_worker(settings)
     from streams.app import run_worker
 
-    return run_worker(get_settings())
+    return run_worker(settings)
 
 
 def _alerts_list(args: argparse.Namespace) -> int:

@@ -55,9 +55,11 @@ MALFORMED: list[tuple[str, bytes, str]] = [
 ]
 
 
+@pytest.mark.parametrize("runtime", ["direct", "faust"])
 def test_simulated_city_lands_in_postgres_exactly_once(
-    stack_settings: Settings, created_topics: list[str]
+    stack_settings: Settings, created_topics: list[str], runtime: str
 ) -> None:
+    stack_settings = stack_settings.model_copy(update={"worker_runtime": runtime})
     assert stack_settings.database_url and stack_settings.kafka_bootstrap
     migrate(stack_settings.database_url)
     start = (datetime.now(UTC) - timedelta(minutes=40)).replace(second=0, microsecond=0)

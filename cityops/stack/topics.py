@@ -32,7 +32,9 @@ async def ensure_topics(
                     [NewTopic(n, settings.topic_partitions, 1) for n in missing]
                 )
             log.info(
-                "created %d topics (partitions per topic: %d)", len(missing), settings.topic_partitions
+                "created %d topics (partitions per topic: %d)",
+                len(missing),
+                settings.topic_partitions,
             )
     finally:
         await admin.close()

@@ -35,7 +35,12 @@ def arm(
         bisect.insort(index, bucket)
         store[_index_key(feed)] = index
         ids = []
-    store[key] = [*ids, entity_id]
+    # Append in place and store the same list again (the write is what marks
+    # the key changed): copying it (`[*ids, entity_id]`) made filing n entities
+    # in one bucket O(n^2), 6 % of the megacity processing time (pyinstrument).
+    # Nothing keeps a bucket's list: `take` copies it before deleting the key.
+    ids.append(entity_id)
+    store[key] = ids
     return bucket
 
 

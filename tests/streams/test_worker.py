@@ -42,9 +42,11 @@ MALFORMED: list[tuple[bytes, str]] = [
 ]
 
 
+@pytest.mark.parametrize("runtime", ["direct", "faust"])
 def test_worker_dead_letters_bad_input_and_keeps_going(
-    stack_settings: Settings, created_topics: list[str]
+    stack_settings: Settings, created_topics: list[str], runtime: str
 ) -> None:
+    stack_settings = stack_settings.model_copy(update={"worker_runtime": runtime})
     now = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
     bad = [(b"GD-X", raw) for raw, _ in MALFORMED]
     bad.append((b"GD-Y", orjson.dumps(gas_event("GD-Y", now, 500.0))))  # out of range
