@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, MutableMapping
-from datetime import UTC, datetime, timedelta
 
 import faust
 from prometheus_client import CollectorRegistry
@@ -23,13 +22,9 @@ from prometheus_client import CollectorRegistry
 from cityops.metrics import WorkerMetrics, serve
 from cityops.settings import Settings
 from cityops.stack.topics import ensure_topics
-from sensors_sim.profiles import load_profile
 from streams import topics
-from streams.pipeline import Output, Processor, RawMessage
-from streams.rules.engine import RuleEngine
-from streams.rules.thresholds import load_thresholds
-from streams.state import BufferedJsonStore
-from streams.windows import RollupWindows
+from streams.outputs import build_processor, count_output, output_records
+from streams.pipeline import Output, RawMessage
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +32,6 @@ log = logging.getLogger(__name__)
 # per-event overhead of the agent loop small without adding visible latency.
 BATCH_MAX = 1000
 BATCH_WITHIN_S = 0.1
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def create_app(settings: Settings, registry: CollectorRegistry | None = None) -> faust.App:
@@ -67,12 +58,15 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
     )
     metrics = WorkerMetrics(registry if registry is not None else CollectorRegistry())
 
-    def topic(name: str) -> faust.TopicT:
-        return app.topic(settings.topic(name), key_type=bytes, value_type=bytes)
+    # Output topics by full name; the records come from streams.outputs, shared
+    # with the direct runtime.
+    out_topics: dict[str, faust.TopicT] = {
+        settings.topic(name): app.topic(settings.topic(name), key_type=bytes, value_type=bytes)
+        for name in (topics.ALERTS, topics.ROLLUPS, topics.DEADLETTER)
+    }
 
-    alerts_topic = topic(topics.ALERTS)
-    rollups_topic = topic(topics.ROLLUPS)
-    deadletter_topic = topic(topics.DEADLETTER)
+    def feed_topic(name: str) -> faust.TopicT:
+        return app.topic(settings.topic(name), key_type=bytes, value_type=bytes)
 
     # Rule state lives in a changelog-backed table so a restarted worker
     # resumes with the alerts it had open; writes are buffered per batch.
@@ -82,41 +76,12 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
     table: MutableMapping[bytes, bytes] = app.Table(
         "rules-state", default=None, key_type=bytes, value_type=bytes, use_partitioner=True
     )
-    state = BufferedJsonStore(table)
-    city = load_profile(settings.profile)
-    engine = RuleEngine(
-        load_thresholds(settings.rules_file),
-        city,
-        state,
-        runbook_base_url=settings.runbook_base_url,
-    )
-    processor = Processor(
-        engine,
-        RollupWindows(city),
-        clock=_utcnow,
-        max_age=timedelta(seconds=settings.max_event_age_s),
-        max_future=timedelta(seconds=settings.max_event_future_s),
-    )
+    processor, state = build_processor(settings, table)
 
     async def send(out: Output) -> None:
-        for dl in out.deadletters:
-            metrics.deadletters.labels(dl.topic, dl.reason).inc()
-            await deadletter_topic.send(key=dl.topic.encode(), value=dl.model_dump_json().encode())
-        for alert in out.alerts:
-            metrics.alerts.labels(alert.rule, alert.severity, alert.state).inc()
-            await alerts_topic.send(key=alert.key.encode(), value=alert.model_dump_json().encode())
-        for rollup in out.rollups:
-            metrics.rollups.labels(rollup.feed).inc()
-            if rollup.lit_rate is not None:
-                metrics.district_lit_rate.labels(rollup.district).set(rollup.lit_rate)
-            if rollup.warm_share is not None:
-                metrics.district_heating_warm_share.labels(rollup.district).set(rollup.warm_share)
-            await rollups_topic.send(
-                key=f"{rollup.feed}:{rollup.district}".encode(),
-                value=rollup.model_dump_json().encode(),
-            )
-        for feed, seconds in out.latencies:
-            metrics.processing_latency.labels(feed).observe(seconds)
+        count_output(metrics, out)
+        for topic_name, key, value in output_records(settings, out):
+            await out_topics[topic_name].send(key=key, value=value)
 
     async def raw_batches(
         stream: faust.StreamT, bare_topic: str
@@ -145,7 +110,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
                 await send(out)
                 state.flush()
 
-        app.agent(topic(feed), name=f"cityops.feed.{feed}")(feed_agent)
+        app.agent(feed_topic(feed), name=f"cityops.feed.{feed}")(feed_agent)
 
     async def ack_agent(stream: faust.StreamT) -> None:
         async for batch in raw_batches(stream, topics.ALERTS_ACK):
@@ -153,7 +118,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
             await send(out)
             state.flush()
 
-    app.agent(topic(topics.ALERTS_ACK), name="cityops.acks")(ack_agent)
+    app.agent(feed_topic(topics.ALERTS_ACK), name="cityops.acks")(ack_agent)
 
     return app
 

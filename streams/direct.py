@@ -54,7 +54,7 @@ import logging
 import signal
 import time
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import (
@@ -71,13 +71,9 @@ from prometheus_client import CollectorRegistry
 
 from cityops.metrics import LagMetrics, WorkerMetrics, consumer_lag, serve
 from cityops.settings import ConfigurationError, Settings
-from sensors_sim.profiles import load_profile
 from streams import topics
-from streams.pipeline import Output, Processor, RawMessage
-from streams.rules.engine import RuleEngine
-from streams.rules.thresholds import load_thresholds
-from streams.state import BufferedJsonStore
-from streams.windows import RollupWindows
+from streams.outputs import build_processor, count_output, output_records
+from streams.pipeline import Output, RawMessage
 
 log = logging.getLogger(__name__)
 
@@ -136,11 +132,8 @@ class ChangeTrackingTable(MutableMapping[bytes, bytes]):
         return self.data.get(key, default)
 
     def __setitem__(self, key: bytes, value: bytes) -> None:
-        # A copy, not the object itself: orjson 3.13 returns bytes that keep a
-        # ~4 KiB allocation whatever their length (tracemalloc: 4,097 B for
-        # b'{"a":1}'), so keeping its output made the worker grow by ~4 KiB per
-        # state key (1.35 GiB RSS in the megacity bench). The copy costs ~0.15 µs.
-        value = bytes(memoryview(value))
+        # `BufferedJsonStore.flush` hands over a compact copy of orjson's output
+        # (orjson's own bytes keep ~4 KiB each: 1.35 GiB RSS on megacity before).
         self.data[key] = value
         self.changes[key] = value
 
@@ -164,67 +157,6 @@ class ChangeTrackingTable(MutableMapping[bytes, bytes]):
     def take_changes(self) -> dict[bytes, bytes | None]:
         changes, self.changes = self.changes, {}
         return changes
-
-
-def build_processor(
-    settings: Settings, table: MutableMapping[bytes, bytes]
-) -> tuple[Processor, BufferedJsonStore]:
-    """The processor exactly as `streams.app.create_app` builds it, over `table`."""
-    state = BufferedJsonStore(table)
-    city = load_profile(settings.profile)
-    engine = RuleEngine(
-        load_thresholds(settings.rules_file),
-        city,
-        state,
-        runbook_base_url=settings.runbook_base_url,
-    )
-    processor = Processor(
-        engine,
-        RollupWindows(city),
-        clock=_utcnow,
-        max_age=timedelta(seconds=settings.max_event_age_s),
-        max_future=timedelta(seconds=settings.max_event_future_s),
-    )
-    return processor, state
-
-
-def count_output(metrics: WorkerMetrics, out: Output) -> None:
-    """The metrics `streams.app`'s `send` updates, for one batch's output."""
-    for dl in out.deadletters:
-        metrics.deadletters.labels(dl.topic, dl.reason).inc()
-    for alert in out.alerts:
-        metrics.alerts.labels(alert.rule, alert.severity, alert.state).inc()
-    for rollup in out.rollups:
-        metrics.rollups.labels(rollup.feed).inc()
-        if rollup.lit_rate is not None:
-            metrics.district_lit_rate.labels(rollup.district).set(rollup.lit_rate)
-        if rollup.warm_share is not None:
-            metrics.district_heating_warm_share.labels(rollup.district).set(rollup.warm_share)
-    # One labels() lookup per feed, not per event: it was ~2 % of the worker's
-    # samples under megacity load (py-spy), as much as the observations.
-    histograms: dict[str, Any] = {}
-    for feed, seconds in out.latencies:
-        histogram = histograms.get(feed)
-        if histogram is None:
-            histogram = histograms[feed] = metrics.processing_latency.labels(feed)
-        histogram.observe(seconds)
-
-
-def output_records(settings: Settings, out: Output) -> Iterator[tuple[str, bytes, bytes]]:
-    """(topic, key, value) of each output record, in `streams.app`'s order and encoding."""
-    deadletter = settings.topic(topics.DEADLETTER)
-    alerts = settings.topic(topics.ALERTS)
-    rollups = settings.topic(topics.ROLLUPS)
-    for dl in out.deadletters:
-        yield deadletter, dl.topic.encode(), dl.model_dump_json().encode()
-    for alert in out.alerts:
-        yield alerts, alert.key.encode(), alert.model_dump_json().encode()
-    for rollup in out.rollups:
-        yield (
-            rollups,
-            f"{rollup.feed}:{rollup.district}".encode(),
-            rollup.model_dump_json().encode(),
-        )
 
 
 # A send that can be repeated: returns the future the broker's answer resolves.
