@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from grafanalib.core import Stat
 
 from dashboards import helpers as h
@@ -9,10 +11,20 @@ from dashboards.i18n import Tr
 
 #: Heating compliance: red below 90 %, orange below 98 %.
 WARM_STEPS = h.steps(h.ACTION, (0.9, h.WARN), (0.98, h.OK))
+#: Detector online rate: yellow below 95 %, blue below 99 %.
+ONLINE_STEPS = h.steps(h.WARN, (0.95, h.MINOR), (0.99, h.OK))
 
 
-def detector_online_rate(tr: Tr, key: str) -> Stat:
-    """Share of known detectors online, hourly, from `kpi_detector_online_rate`."""
+def _hourly_ratio(
+    tr: Tr,
+    key: str,
+    view: str,
+    numerator: str,
+    denominator: str,
+    alias: str,
+    thresholds: list[dict[str, Any]],
+) -> Stat:
+    """sum(numerator) / sum(denominator) per hour from an hourly KPI view."""
     return h.stat(
         tr(f"{key}.title"),
         tr(f"{key}.description"),
@@ -20,9 +32,9 @@ def detector_online_rate(tr: Tr, key: str) -> Stat:
             h.sql_series(
                 f"""
                 SELECT bucket AS "time",
-                  sum(detectors_online)::float8 / NULLIF(sum(detectors_known), 0)
-                  AS online_rate
-                FROM kpi_detector_online_rate
+                  sum({numerator})::float8 / NULLIF(sum({denominator}), 0)
+                  AS {alias}
+                FROM {view}
                 WHERE {h.hour_range("bucket")} AND {h.DISTRICT_FILTER}
                 GROUP BY 1
                 ORDER BY 1
@@ -32,30 +44,31 @@ def detector_online_rate(tr: Tr, key: str) -> Stat:
         unit="percentunit",
         decimals=2,
         graph=True,
-        thresholds=h.steps(h.WARN, (0.95, h.MINOR), (0.99, h.OK)),
+        thresholds=thresholds,
+    )
+
+
+def detector_online_rate(tr: Tr, key: str) -> Stat:
+    """Share of known detectors online, hourly, from `kpi_detector_online_rate`."""
+    return _hourly_ratio(
+        tr,
+        key,
+        "kpi_detector_online_rate",
+        "detectors_online",
+        "detectors_known",
+        "online_rate",
+        ONLINE_STEPS,
     )
 
 
 def heating_compliance(tr: Tr, key: str) -> Stat:
     """Share of stations with indoor >= 18 °C, hourly, from `kpi_heating_compliance`."""
-    return h.stat(
-        tr(f"{key}.title"),
-        tr(f"{key}.description"),
-        [
-            h.sql_series(
-                f"""
-                SELECT bucket AS "time",
-                  sum(stations_warm)::float8 / NULLIF(sum(stations_reporting), 0)
-                  AS warm_share
-                FROM kpi_heating_compliance
-                WHERE {h.hour_range("bucket")} AND {h.DISTRICT_FILTER}
-                GROUP BY 1
-                ORDER BY 1
-                """
-            )
-        ],
-        unit="percentunit",
-        decimals=2,
-        graph=True,
-        thresholds=WARM_STEPS,
+    return _hourly_ratio(
+        tr,
+        key,
+        "kpi_heating_compliance",
+        "stations_warm",
+        "stations_reporting",
+        "warm_share",
+        WARM_STEPS,
     )
