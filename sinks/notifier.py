@@ -568,6 +568,10 @@ class Notifier:
                 return False  # stopped before Alertmanager took them: no commit
             for state, count in states.items():
                 self.metrics.alerts_pushed.labels(state=state).inc(count)
+        # Never commit a partition that is still being rebuilt: its offsets are
+        # below the committed one, and a crash mid-rebuild would then re-push
+        # long-resolved history (review finding, 2026-11-22).
+        offsets = {tp: o for tp, o in offsets.items() if tp not in self.replay.until}
         if offsets:
             try:
                 await self.consumer.commit(offsets)
