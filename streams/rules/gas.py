@@ -6,6 +6,7 @@ from streams.models import Alert, GasDetectorReading, Severity, iso_z
 from streams.rules.context import RuleContext
 from streams.rules.entity import State, is_stale
 from streams.rules.lifecycle import AlertBook, Subject
+from streams.rules.offline import fire_offline
 from streams.rules.thresholds import GasThresholds
 from streams.rules.timeutil import from_ms, seconds_ms, to_ms
 
@@ -125,19 +126,16 @@ def offline_after_ms(th: GasThresholds) -> int:
 def offline(state: State, due_ms: int, ctx: RuleContext) -> tuple[State, list[Alert]]:
     """The watermark passed `due_ms` with no newer reading: the detector is offline."""
     th = ctx.thresholds.gas
-    book = ctx.book(state.get("alerts"))
-    subject = Subject(ENTITY_TYPE, state["id"], state["district"], state["lat"], state["lon"])
-    book.fire(
-        OFFLINE,
-        "warning",
-        subject,
+    return fire_offline(
+        state,
         due_ms,
-        value=th.offline_s,
-        threshold=th.offline_s,
+        ctx,
+        rule=OFFLINE,
+        entity_type=ENTITY_TYPE,
+        offline_s=th.offline_s,
         summary=(
             f"No reading from gas detector {state['id']} in {state['district']} for "
             f"{th.offline_heartbeats} heartbeats ({th.offline_s:g} s); "
             f"last at {iso_z(from_ms(state['ts']))}"
         ),
     )
-    return {**state, "alerts": book.open}, book.emitted

@@ -7,6 +7,7 @@ from streams.models import Alert, HeatingStationReading, iso_z
 from streams.rules.context import RuleContext
 from streams.rules.entity import State, held_since, is_stale
 from streams.rules.lifecycle import AlertBook, Subject
+from streams.rules.offline import fire_offline
 from streams.rules.thresholds import HeatingThresholds
 from streams.rules.timeutil import from_ms, seconds_ms, to_ms
 
@@ -178,18 +179,15 @@ def offline_after_ms(th: HeatingThresholds) -> int:
 def offline(state: State, due_ms: int, ctx: RuleContext) -> tuple[State, list[Alert]]:
     """The watermark passed `due_ms` with no newer reading: the station is offline."""
     th = ctx.thresholds.heating
-    book = ctx.book(state.get("alerts"))
-    subject = Subject(ENTITY_TYPE, state["id"], state["district"], state["lat"], state["lon"])
-    book.fire(
-        OFFLINE,
-        "warning",
-        subject,
+    return fire_offline(
+        state,
         due_ms,
-        value=th.offline_s,
-        threshold=th.offline_s,
+        ctx,
+        rule=OFFLINE,
+        entity_type=ENTITY_TYPE,
+        offline_s=th.offline_s,
         summary=(
             f"No data from heating station {state['id']} in {state['district']} for "
             f"{th.offline_s / 60:g} min; last at {iso_z(from_ms(state['ts']))}"
         ),
     )
-    return {**state, "alerts": book.open}, book.emitted
