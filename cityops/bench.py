@@ -628,6 +628,26 @@ def _port_serves(port: int) -> bool:
         return False
 
 
+async def _produce_and_sample(
+    sim: asyncio.Task[Any],
+    began: float,
+    options: BenchOptions,
+    take_sample: Callable[[], Awaitable[object]],
+) -> float:
+    """Sample every `options.sample_s` while the simulator produces for the duration;
+    then stop it. Returns the production time in seconds."""
+    deadline = began + options.duration_s
+    while time.monotonic() < deadline and not sim.done():
+        await asyncio.sleep(min(options.sample_s, max(0.0, deadline - time.monotonic())))
+        await take_sample()
+    production_s = time.monotonic() - began
+    if not sim.done():
+        sim.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await sim
+    return production_s
+
+
 def _run_cityops(
     settings: Settings, stack: Stack, city: CityProfile, options: BenchOptions
 ) -> dict[str, Any]:
@@ -699,16 +719,8 @@ async def _drive(run: _Run, city: CityProfile) -> dict[str, Any]:
         run.samples.append(sample)
         return sample
 
-    deadline = began + options.duration_s
     try:
-        while time.monotonic() < deadline and not sim.done():
-            await asyncio.sleep(min(options.sample_s, max(0.0, deadline - time.monotonic())))
-            await take_sample()
-        production_s = time.monotonic() - began
-        if not sim.done():
-            sim.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sim
+        production_s = await _produce_and_sample(sim, began, options, take_sample)
         _check_alive(run)
         # Drain: until both groups have committed everything (or the drain limit).
         drain_deadline = time.monotonic() + options.drain_s
@@ -950,16 +962,8 @@ async def _drive_reference(
         samples.append(s)
         return s
 
-    deadline = began + options.duration_s
     try:
-        while time.monotonic() < deadline and not sim.done():
-            await asyncio.sleep(min(options.sample_s, max(0.0, deadline - time.monotonic())))
-            await sample()
-        production_s = time.monotonic() - began
-        if not sim.done():
-            sim.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sim
+        production_s = await _produce_and_sample(sim, began, options, sample)
         sent_total = sum((await lag.end_offsets(feeds)).values())
         drain_deadline = time.monotonic() + options.drain_s
         drained = False
