@@ -494,14 +494,12 @@ class ProbeProducer:
     async def flush(self) -> None:
         await self.inner.flush()
 
-    async def send(
-        self, topic: str, value: bytes, key: bytes, *, timestamp_ms: int
-    ) -> Awaitable[Any]:
+    async def send(self, topic: str, value: bytes, key: bytes, *, timestamp_ms: int) -> None:
         if key in self.probe_keys:
             entity = key.decode()
             if entity not in self.crossed_at and orjson.loads(value).get("lel_pct", 0) >= PROBE_LEL:
                 self.crossed_at[entity] = time.time()
-        return await self.inner.send(topic, value, key, timestamp_ms=timestamp_ms)
+        await self.inner.send(topic, value, key, timestamp_ms=timestamp_ms)
 
 
 async def _poll_alerts(

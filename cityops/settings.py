@@ -106,6 +106,12 @@ class Settings(BaseSettings):
     # 10k rows per COPY: 121k rows/s vs 95k at 5k on 2 cores (sinks/bench.py, measured).
     sink_batch_size: int = Field(10_000, ge=1, le=1_000_000)
     sink_flush_interval_s: float = Field(0.5, gt=0)
+    # An alert waiting for a full batch or the 0.5 s interval was half of the p99
+    # alert latency in the megacity bench (1.18 s, docs/benchmarks.md); alerts
+    # are a few per second, so flushing them sooner costs few extra transactions.
+    sink_alert_flush_interval_s: float = Field(
+        0.1, gt=0, description="longest an alert waits in the sink's batch"
+    )
     sink_write_mode: Literal["copy", "insert"] = Field(
         "copy", description="copy = COPY into staging; insert = multi-row INSERT (PGlite)"
     )

@@ -9,8 +9,9 @@ So a fast run starting in the past catches up with the clock and then goes on
 in real time. The default start puts the whole run in the past (now - duration)
 when a rate is given, so a fast run finishes as fast as the rate allows.
 
-Counts are of acknowledged deliveries (every send's future is awaited), so a
-test can compare what was sent with what was stored.
+Counts are of acknowledged deliveries (the producer is flushed before events
+are counted), so a test can compare what was sent with what was stored. The
+producer appends to whole record batches (sensors_sim/producer.py says why).
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
 from cityops.metrics import SimulatorMetrics
 from cityops.settings import Settings
 from sensors_sim.incidents import Incident
+from sensors_sim.producer import batching_producer
 from sensors_sim.profiles import CityProfile, load_profile
 from sensors_sim.progress import LiveCounter
 from sensors_sim.simulation import Simulation
@@ -33,36 +35,26 @@ from streams import topics
 
 #: When no duration is given and a rate is, start this far back (then follow the clock).
 BACKFILL_S = 3600.0
-_MAX_PENDING = 20_000  # unacknowledged sends before waiting for deliveries
+_MAX_PENDING = 20_000  # unacknowledged events before waiting for deliveries
 _PACE_EVERY = 500  # events between pacing checks
 
 
 class Producer(Protocol):
-    """The part of `aiokafka.AIOKafkaProducer` the runner uses (tests pass fakes)."""
+    """What the runner needs of a producer (`BatchingProducer`; tests pass fakes)."""
 
     async def start(self) -> None: ...
 
     async def stop(self) -> None: ...
 
-    async def flush(self) -> None: ...
+    async def send(self, topic: str, value: bytes, key: bytes, *, timestamp_ms: int) -> None:
+        """Queue one record (may ship batches; delivery is known only at `flush`)."""
 
-    async def send(
-        self, topic: str, value: bytes, key: bytes, *, timestamp_ms: int
-    ) -> Awaitable[Any]: ...
+    async def flush(self) -> None:
+        """Return when everything sent so far is acknowledged; raise a delivery error."""
 
 
 def kafka_producer(bootstrap: str) -> Producer:
-    from aiokafka import AIOKafkaProducer
-
-    producer: Producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap,
-        client_id="cityops-simulator",
-        acks="all",
-        linger_ms=10,  # batch a few ms of events per partition: far fewer requests
-        max_batch_size=1024 * 1024,
-        max_request_size=4 * 1024 * 1024,
-    )
-    return producer
+    return batching_producer(bootstrap)
 
 
 def default_start(duration_s: float | None, rate: float, now: datetime | None = None) -> datetime:
@@ -128,7 +120,6 @@ async def run_simulation(
     try:
         with live:
             await _produce(settings, sim, producer, counts, metrics, start, duration_s, rate)
-            await producer.flush()
     finally:
         await producer.stop()
     return counts
@@ -145,7 +136,7 @@ async def _produce(
     rate: float,
 ) -> None:
     full_topic = {t: settings.topic(t) for t in topics.FEED_TOPICS}
-    pending: list[tuple[str, Awaitable[Any]]] = []
+    unsettled = dict.fromkeys(topics.FEED_TOPICS, 0)  # sent, not yet known delivered
     began = time.monotonic()
     sent = 0
     chunk_ms = 60_000  # generate a minute of event time at a time
@@ -158,15 +149,15 @@ async def _produce(
             if event.ts_ms > horizon_ms or sent % _PACE_EVERY == 0:
                 await _pace(event.ts_ms, sent, rate, began)
                 horizon_ms = time.time() * 1000
-            future = await producer.send(
+            await producer.send(
                 full_topic[event.topic], event.value, event.key, timestamp_ms=event.ts_ms
             )
-            pending.append((event.topic, future))
+            unsettled[event.topic] += 1
             sent += 1
-            if len(pending) >= _MAX_PENDING:
-                await _settle(pending, counts, metrics)
+            if sent % _MAX_PENDING == 0:
+                await _settle(producer, unsettled, counts, metrics)
         t0 = t1
-    await _settle(pending, counts, metrics)
+    await _settle(producer, unsettled, counts, metrics)
 
 
 async def _pace(ts_ms: int, sent: int, rate: float, began: float) -> None:
@@ -180,19 +171,16 @@ async def _pace(ts_ms: int, sent: int, rate: float, began: float) -> None:
 
 
 async def _settle(
-    pending: list[tuple[str, Awaitable[Any]]],
+    producer: Producer,
+    unsettled: dict[str, int],
     counts: dict[str, int],
     metrics: SimulatorMetrics | None,
 ) -> None:
     """Wait for every delivery so far (an error fails the run) and count them."""
-    if not pending:
-        return
-    await asyncio.gather(*(f for _, f in pending))
-    delivered: dict[str, int] = {}
-    for topic, _ in pending:
-        delivered[topic] = delivered.get(topic, 0) + 1
-    pending.clear()
-    for topic, n in delivered.items():
-        counts[topic] += n
-        if metrics is not None:
-            metrics.events_sent.labels(topic=topic).inc(n)
+    await producer.flush()
+    for topic, n in unsettled.items():
+        if n:
+            counts[topic] += n
+            unsettled[topic] = 0
+            if metrics is not None:
+                metrics.events_sent.labels(topic=topic).inc(n)

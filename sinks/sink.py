@@ -3,7 +3,8 @@
 The sink consumes the four feed topics (decoded with `streams.validation.decode`,
 the worker's own pure function; invalid messages are skipped and counted, the
 worker dead-letters them), `alerts.v1` and `rollups.v1`. It batches by size or
-time, writes the batch in one transaction, and commits the Kafka offsets only
+time (a batch holding an alert goes sooner: `sink_alert_flush_interval_s`),
+writes the batch in one transaction, and commits the Kafka offsets only
 after PostgreSQL has committed. A database error is retried with backoff and
 the offsets stay where they were, so a crash at any point re-reads messages
 rather than losing them; the primary keys make the re-read a no-op.
@@ -43,6 +44,8 @@ SINK_TOPICS: tuple[str, ...] = (*topics.FEED_TOPICS, topics.ALERTS, topics.ROLLU
 # over in well under a second), capped so a long outage is polled every 10 s.
 BACKOFF_FIRST_S = 0.2
 BACKOFF_MAX_S = 10.0
+# Longest a poll waits: a stop is noticed within this (getmany does not watch `stop`).
+STOP_POLL_S = 0.5
 
 
 class _Abandoned(Exception):
@@ -68,8 +71,22 @@ class _Sink:
         self.offsets: dict[TopicPartition, int] = {}  # next offset to commit
         self.pending = 0  # messages consumed since the last commit
         self.first_at = 0.0  # monotonic time of the oldest pending message
+        self.first_alert_at: float | None = None  # ... and of the oldest pending alert
 
     # --- decoding -------------------------------------------------------------
+    def add_records(
+        self, tp: TopicPartition, records: list[ConsumerRecord[Any, Any]], now: datetime
+    ) -> None:
+        """Decode a fetched run of one partition into the batch."""
+        if not records:
+            return
+        for record in records:
+            self.add(record, now)
+        if not self.pending:
+            self.first_at = time.monotonic()
+        self.pending += len(records)
+        self.offsets[tp] = records[-1].offset + 1
+
     def add(self, record: ConsumerRecord[Any, Any], now: datetime) -> None:
         name = self.by_full_name[record.topic]
         raw: bytes | None = record.value
@@ -81,6 +98,8 @@ class _Sink:
                 self.metrics.rows_skipped.labels(topic=name).inc()
             else:
                 if isinstance(item, Alert):
+                    if not self.batch.alerts:
+                        self.first_alert_at = time.monotonic()
                     self.batch.alerts.append(item)
                 else:
                     self.batch.rollups.append(item)
@@ -96,10 +115,6 @@ class _Sink:
                 self.metrics.rows_skipped.labels(topic=name).inc()
             else:
                 self.batch.add_event(event)
-        if not self.pending:
-            self.first_at = time.monotonic()
-        self.pending += 1
-        self.offsets[TopicPartition(record.topic, record.partition)] = record.offset + 1
 
     # --- writing --------------------------------------------------------------
     async def _writer(self) -> Writer:
@@ -161,8 +176,16 @@ class _Sink:
                 # The rows are stored; the messages will be re-read and ignored.
                 log.warning("offset commit failed (%s); the batch will be re-read", exc)
             self.batch, self.offsets, self.pending = Batch(), {}, 0
+            self.first_alert_at = None
 
     # --- the loop -------------------------------------------------------------
+    def due_at(self) -> float:
+        """When the pending batch must be written (monotonic time)."""
+        due = self.first_at + self.settings.sink_flush_interval_s
+        if self.first_alert_at is not None:
+            due = min(due, self.first_alert_at + self.settings.sink_alert_flush_interval_s)
+        return due
+
     async def run(self) -> None:
         settings = self.settings
         consumer = self.consumer = AIOKafkaConsumer(
@@ -178,26 +201,27 @@ class _Sink:
         consumer.subscribe(list(self.by_full_name), listener=_FlushOnRevoke(self))
         await consumer.start()
         log.info(
-            "sink consuming %d topics as group %s (batch %d rows or %.1f s, %s mode)",
+            "sink consuming %d topics as group %s (batch %d rows or %.1f s, alerts %.1f s, "
+            "%s mode)",
             len(self.by_full_name),
             settings.sink_group,
             settings.sink_batch_size,
             settings.sink_flush_interval_s,
+            settings.sink_alert_flush_interval_s,
             settings.sink_write_mode,
         )
         try:
             while not self.stop.is_set():
-                wait = settings.sink_flush_interval_s
+                wait = STOP_POLL_S
                 if self.pending:
-                    wait = max(0.0, self.first_at + wait - time.monotonic())
+                    wait = min(wait, max(0.0, self.due_at() - time.monotonic()))
                 room = max(1, settings.sink_batch_size - self.pending)
                 data = await consumer.getmany(timeout_ms=int(wait * 1000), max_records=room)
                 now = datetime.now(UTC)
-                for records in data.values():
-                    for record in records:
-                        self.add(record, now)
-                due = time.monotonic() - self.first_at >= settings.sink_flush_interval_s
-                if self.pending >= settings.sink_batch_size or (self.pending and due):
+                for tp, records in data.items():
+                    self.add_records(tp, records, now)
+                due = self.pending and time.monotonic() >= self.due_at()
+                if self.pending >= settings.sink_batch_size or due:
                     await self.flush()
             await self.flush()
         except _Abandoned as exc:

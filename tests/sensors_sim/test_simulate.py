@@ -40,13 +40,8 @@ class FakeProducer:
     async def flush(self) -> None:
         self.flushed = True
 
-    async def send(
-        self, topic: str, value: bytes, key: bytes, *, timestamp_ms: int
-    ) -> asyncio.Future[Any]:
+    async def send(self, topic: str, value: bytes, key: bytes, *, timestamp_ms: int) -> None:
         self.sent.append((topic, key, value, timestamp_ms))
-        done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        done.set_result(None)
-        return done
 
 
 def _past_start() -> datetime:
@@ -142,18 +137,21 @@ def test_incidents_from_json_and_files(tmp_path: Path) -> None:
 
 @pytest.mark.integration
 def test_a_short_run_lands_in_a_real_broker(broker: Any, topic_prefix: str) -> None:
+    """Every event arrives once, as generated, in the partition aiokafka's send would pick."""
     from aiokafka import AIOKafkaConsumer
+    from aiokafka.partitioner import DefaultPartitioner
 
     from cityops.stack.topics import ensure_topics
 
     settings = load_settings(
         kafka_bootstrap=broker.bootstrap, topic_prefix=topic_prefix, topic_partitions=2
     )
+    start = _past_start()
 
-    async def scenario() -> tuple[dict[str, int], Counter[str]]:
+    async def scenario() -> tuple[dict[str, int], list[tuple[str, int, bytes, bytes, int]]]:
         await ensure_topics(settings, topics.FEED_TOPICS)
         counts = await run_simulation(
-            settings, "small", seed=5, start=_past_start(), duration_s=120, rate=math.inf
+            settings, "small", seed=5, start=start, duration_s=120, rate=math.inf
         )
         consumer = AIOKafkaConsumer(
             *(settings.topic(t) for t in topics.FEED_TOPICS),
@@ -162,18 +160,34 @@ def test_a_short_run_lands_in_a_real_broker(broker: Any, topic_prefix: str) -> N
             enable_auto_commit=False,
         )
         await consumer.start()
-        seen: Counter[str] = Counter()
+        seen: list[tuple[str, int, bytes, bytes, int]] = []
         try:
-            while sum(seen.values()) < sum(counts.values()):
+            while len(seen) < sum(counts.values()):
                 batch = await consumer.getmany(timeout_ms=10_000)
                 if not batch:
                     break
                 for tp, records in batch.items():
-                    seen[tp.topic.removeprefix(topic_prefix)] += len(records)
+                    seen.extend(
+                        (tp.topic.removeprefix(topic_prefix), tp.partition, r.key, r.value,
+                         r.timestamp)
+                        for r in records
+                    )  # fmt: skip
         finally:
             await consumer.stop()
         return counts, seen
 
     counts, seen = asyncio.run(scenario())
-    assert sum(counts.values()) > 200
-    assert dict(seen) == counts
+    expected = list(Simulation(load_profile("small"), 5, start).events(120))
+    assert counts == dict(Counter(e.topic for e in expected))
+    assert len(expected) > 200
+    partition_of = DefaultPartitioner()
+    # per partition, the broker holds exactly the generated records in generated order
+    by_partition: dict[tuple[str, int], list[tuple[bytes, bytes, int]]] = {}
+    for e in expected:
+        p = partition_of(e.key, [0, 1], [0, 1])
+        by_partition.setdefault((e.topic, p), []).append((e.key, e.value, e.ts_ms))
+    got: dict[tuple[str, int], list[tuple[bytes, bytes, int]]] = {}
+    for topic, p, key, value, ts in seen:
+        got.setdefault((topic, p), []).append((key, value, ts))
+    assert got == by_partition
+    assert {p for _, p in got} == {0, 1}

@@ -201,3 +201,33 @@ def test_offsets_move_only_after_rows_are_durable(
 
     asyncio.run(scenario_run())
     assert counts(url) == EXPECTED
+
+
+def test_a_batch_holding_an_alert_is_written_without_waiting_for_the_interval(
+    stack_settings: Settings, created_topics: list[str]
+) -> None:
+    # Readings alone would wait 120 s (or 10,000 rows); the alerts cut that short.
+    settings = stack_settings.model_copy(
+        update={"sink_flush_interval_s": 120.0, "sink_alert_flush_interval_s": 0.1}
+    )
+    url = settings.database_url
+    assert url is not None
+    registry = CollectorRegistry()
+
+    async def scenario_run() -> None:
+        await produce(settings, recent_readings())
+        stop = asyncio.Event()
+        task = asyncio.create_task(run_sink(settings, stop=stop, registry=registry))
+
+        async def alerts_stored() -> bool:
+            if task.done():
+                task.result()
+            read = registry.get_sample_value("cityops_sink_rows_total", {"table": "alerts"})
+            return read == len(scenario.alerts())
+
+        await eventually(alerts_stored, "the alerts before the 120 s interval", timeout=60)
+        stop.set()
+        await asyncio.wait_for(task, 30)
+
+    asyncio.run(scenario_run())
+    assert counts(url) == EXPECTED

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
 import pytest
+from psycopg.types.json import Jsonb
 
 from sinks.migrate import migrate
-from sinks.writer import ALL_TABLES, Batch, WriteMode, Writer
+from sinks.writer import ALERTS, ALL_TABLES, READINGS, Batch, WriteMode, Writer
 from tests.sinks import scenario
 
 pytestmark = pytest.mark.integration
@@ -97,3 +99,15 @@ def test_a_failed_batch_stores_nothing(database_url: str) -> None:
 
     asyncio.run(go())
     assert rows(database_url, "SELECT count(*) FROM streetlight_readings") == [(2,)]
+
+
+def test_rows_follow_the_column_order_and_wrap_dicts_as_jsonb() -> None:
+    for event in scenario.readings(datetime(2026, 11, 22, 10, tzinfo=UTC)):
+        spec = READINGS[type(event)]
+        assert spec.row(event) == tuple(getattr(event, c) for c in spec.columns)
+    alert = scenario.alerts()[0]
+    row = ALERTS.row(alert)
+    at = ALERTS.columns.index("labels")
+    assert isinstance(row[at], Jsonb) and row[at].obj == alert.labels
+    rest = [v for i, v in enumerate(row) if i != at]
+    assert rest == [getattr(alert, c) for c in ALERTS.columns if c != "labels"]

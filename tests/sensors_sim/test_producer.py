@@ -1,0 +1,110 @@
+"""BatchingProducer against the real broker: linger, full batches, errors."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from aiokafka.errors import KafkaError
+
+from sensors_sim.producer import BatchingProducer, batching_producer
+from tests.fixtures.pipeline import read_topic
+
+
+async def _ensure(bootstrap: str, topic: str) -> None:
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, 1, 1)])
+    finally:
+        await admin.close()
+
+
+@pytest.mark.integration
+def test_the_ticker_ships_open_batches_without_a_flush(broker: Any, topic_prefix: str) -> None:
+    topic = f"{topic_prefix}linger"
+
+    async def scenario() -> None:
+        await _ensure(broker.bootstrap, topic)
+        producer = batching_producer(broker.bootstrap)
+        await producer.start()
+        try:
+            for i in range(10):
+                await producer.send(topic, b"v%d" % i, b"k%d" % i, timestamp_ms=1_000 + i)
+            # no flush: only the linger ticker can have sent them
+            for _ in range(200):
+                await asyncio.sleep(0.05)
+                if not producer._open:
+                    break
+            assert not producer._open, "the ticker never shipped the open batch"
+            await producer.flush()
+        finally:
+            await producer.stop()
+
+    asyncio.run(scenario())
+    records = read_topic(broker.bootstrap, topic)
+    assert [(r.key, r.value, r.timestamp) for r in records] == [
+        (b"k%d" % i, b"v%d" % i, 1_000 + i) for i in range(10)
+    ]
+
+
+@pytest.mark.integration
+def test_full_batches_go_out_whole_and_in_order(broker: Any, topic_prefix: str) -> None:
+    topic = f"{topic_prefix}full"
+    value = b"x" * 100_000  # ~10 per 1 MiB batch: 35 records fill 3 batches and start a 4th
+
+    async def scenario() -> None:
+        await _ensure(broker.bootstrap, topic)
+        producer = BatchingProducer(batching_producer(broker.bootstrap).producer, linger_s=60)
+        await producer.start()
+        try:
+            for i in range(35):
+                await producer.send(topic, value, b"%d" % i, timestamp_ms=i)
+            assert len(producer._shipped) == 3  # shipped when full, not by the ticker
+            await producer.flush()
+        finally:
+            await producer.stop()
+
+    asyncio.run(scenario())
+    assert [r.key for r in read_topic(broker.bootstrap, topic)] == [b"%d" % i for i in range(35)]
+
+
+class _Batch:
+    def __init__(self) -> None:
+        self.records: list[bytes] = []
+
+    def append(self, *, key: bytes, value: bytes, timestamp: int) -> object:
+        self.records.append(value)
+        return object()
+
+    def record_count(self) -> int:
+        return len(self.records)
+
+
+class _RefusingProducer:
+    """An AIOKafkaProducer whose batches the broker refuses (Tansu accepts them all)."""
+
+    async def partitions_for(self, topic: str) -> set[int]:
+        return {0}
+
+    def create_batch(self) -> _Batch:
+        return _Batch()
+
+    async def send_batch(self, builder: _Batch, topic: str, *, partition: int) -> Any:
+        refused: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        refused.set_exception(KafkaError("refused"))
+        return refused
+
+
+def test_a_refused_delivery_fails_the_flush() -> None:
+    async def scenario() -> None:
+        producer = BatchingProducer(_RefusingProducer())  # type: ignore[arg-type]
+        await producer.send("t", b"v", b"k", timestamp_ms=0)
+        with pytest.raises(KafkaError, match="refused"):
+            await producer.flush()
+        assert not producer._shipped  # a later flush does not raise the same error again
+
+    asyncio.run(scenario())
