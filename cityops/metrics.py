@@ -97,6 +97,11 @@ class SinkMetrics:
             buckets=LATENCY_BUCKETS_S,
             registry=registry,
         )
+        self.copy_fallbacks = Counter(
+            "cityops_sink_copy_fallbacks_total",
+            "Table batches whose direct COPY met stored rows (replays) and went via staging",
+            registry=registry,
+        )
         self.write_errors = Counter(
             "cityops_sink_write_errors_total",
             "Batches that failed and were retried",

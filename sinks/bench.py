@@ -2,11 +2,11 @@
 
 The rows are megacity-shaped readings (gas, streetlight, heating, fleet in the
 profile's proportions, DESIGN.md) built up front, so the figure is the
-database path alone: COPY into staging + INSERT ... ON CONFLICT, one
-transaction per batch. A second pass writes the same rows again (every row a
-duplicate), the cost of a replay. The benchmark uses a scratch database on the
-server of `settings.database_url` (created and dropped), or a private
-PostgreSQL when that is unset.
+database path alone: COPY straight into the tables (staging + INSERT ... ON
+CONFLICT when rows are already stored), one transaction per batch. A second
+pass writes the same rows again (every row a duplicate), the cost of a replay.
+The benchmark uses a scratch database on the server of `settings.database_url`
+(created and dropped), or a private PostgreSQL when that is unset.
 
     python -m sinks.bench --rows 500000 --batch-size 5000
 """

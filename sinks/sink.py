@@ -140,7 +140,9 @@ class _Sink:
                 started = time.perf_counter()
                 try:
                     writer = await self._writer()
+                    fallbacks = writer.copy_fallbacks
                     counts = await writer.write(batch) if len(batch) else {}
+                    self.metrics.copy_fallbacks.inc(writer.copy_fallbacks - fallbacks)
                     break
                 except (psycopg.Error, OSError) as exc:
                     self.metrics.write_errors.inc()

@@ -132,6 +132,8 @@ def test_messages_produced_twice_are_stored_once(
     )
     assert skipped == 2
     assert registry.get_sample_value("cityops_sink_write_errors_total") == 0
+    # the second copies met stored rows: their COPY fell back to the staging path
+    assert (registry.get_sample_value("cityops_sink_copy_fallbacks_total") or 0) >= 1
     latency = registry.get_sample_value(
         "cityops_end_to_end_latency_seconds_count", {"table": "gas_detector_readings"}
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -25,9 +25,9 @@ def write(url: str, batch: Batch, mode: WriteMode = "copy") -> None:
     asyncio.run(go())
 
 
-def rows(url: str, query: str) -> list[tuple[Any, ...]]:
+def rows(url: str, query: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     with psycopg.connect(url) as conn:
-        return conn.execute(query).fetchall()
+        return conn.execute(query, params).fetchall()
 
 
 def test_table_columns_are_the_model_fields(database_url: str) -> None:
@@ -111,3 +111,39 @@ def test_rows_follow_the_column_order_and_wrap_dicts_as_jsonb() -> None:
     assert isinstance(row[at], Jsonb) and row[at].obj == alert.labels
     rest = [v for i, v in enumerate(row) if i != at]
     assert rest == [getattr(alert, c) for c in ALERTS.columns if c != "labels"]
+
+
+def test_new_rows_are_copied_straight_in_and_replays_go_through_staging(
+    database_url: str,
+) -> None:
+    migrate(database_url)
+    first, overlap = Batch(), Batch()
+    readings = scenario.readings()
+    for event in readings:
+        first.add_event(event)
+    # a replay that also brings one new reading: the old rows are skipped, the new one lands
+    newer = readings[0].model_copy(
+        update={"ts": readings[0].ts + timedelta(hours=1, milliseconds=1)}
+    )
+    for event in [*readings, newer]:
+        overlap.add_event(event)
+    twice = Batch()
+    for event in [newer, newer]:  # one message delivered twice within one batch
+        twice.add_event(event.model_copy(update={"ts": newer.ts + timedelta(hours=1)}))
+
+    async def go() -> list[int]:
+        async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+            writer = Writer(conn, "copy")
+            fallbacks = []
+            for batch in (first, overlap, twice):
+                await writer.write(batch)
+                fallbacks.append(writer.copy_fallbacks)
+            return fallbacks
+
+    # first: every table straight in; overlap: one fallback per table of the replay
+    assert asyncio.run(go()) == [0, len(first.rows), len(first.rows) + 1]
+    table = READINGS[type(readings[0])].name
+    key = READINGS[type(readings[0])].key[0]
+    entity = getattr(readings[0], key)
+    got = rows(database_url, f"SELECT count(*) FROM {table} WHERE {key} = %s", (entity,))
+    assert got == [(sum(1 for e in readings if getattr(e, key, None) == entity) + 2,)]
