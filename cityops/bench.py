@@ -102,6 +102,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--drain", type=float, default=60.0, help="max seconds to wait for lag to reach 0"
     )
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="run N times (fresh stack each) and report the median of the runs",
+    )
     p.set_defaults(handler=_bench)
     subs = p.add_subparsers(dest="bench_command", metavar="sink")
     s = subs.add_parser("sink", help="rows/s the sink's writer stores (sinks.bench)")
@@ -145,10 +151,20 @@ def _bench(args: argparse.Namespace) -> int:
         drain_s=args.drain,
         seed=args.seed,
     )
-    report = run_bench(get_settings(), options, compare=args.compare)
-    print_report(report)
+    if args.repeat < 1:
+        raise SystemExit("cityops bench: --repeat must be at least 1")
+    reports = []
+    for i in range(args.repeat):
+        if args.repeat > 1:
+            print(f"run {i + 1} of {args.repeat}", flush=True)
+        reports.append(run_bench(get_settings(), options, compare=args.compare))
+        print_report(reports[-1])
+    result: dict[str, Any] = reports[0]
+    if args.repeat > 1:
+        result = {"runs": reports, "median": summarize(reports)}
+        print_summary(result["median"])
     if args.json:
-        args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
         print(f"report written to {args.json}")
     return 0
 
@@ -205,6 +221,66 @@ def run_bench(
             )
             report["ratios"] = ratios(report)
     return report
+
+
+#: Figures the `--repeat` summary takes the median of: name -> path in a run's report.
+SUMMARY_FIGURES: dict[str, tuple[str, ...]] = {
+    "end_to_end_events_per_s": ("cityops", "throughput", "end_to_end_events_per_s"),
+    "readings_stored_events_per_s": ("cityops", "throughput", "readings_stored_events_per_s"),
+    "simulator_to_broker_events_per_s": (
+        "cityops", "throughput", "stages_events_per_s", "simulator_to_broker",
+    ),
+    "worker_lag_at_end": ("cityops", "lag", "worker_at_end_of_production"),
+    "worker_lag_slope_per_s": ("cityops", "lag", "worker_slope_per_s"),
+    "alert_latency_p50_s": ("cityops", "alert_latency_s", "p50"),
+    "alert_latency_p99_s": ("cityops", "alert_latency_s", "p99"),
+    "worker_cpu_s": ("cityops", "processes", "worker", "cpu_s"),
+    "worker_peak_rss_mib": ("cityops", "processes", "worker", "peak_rss_mib"),
+    "cityops_to_ceiling": ("ratios", "cityops_to_ceiling"),
+    "cityops_to_baseline": ("ratios", "cityops_to_baseline"),
+}  # fmt: skip
+
+
+def _dig(report: dict[str, Any], path: tuple[str, ...]) -> Any:
+    value: Any = report
+    for part in path:
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def summarize(reports: list[dict[str, Any]]) -> dict[str, Any]:
+    """Medians over runs of each figure in SUMMARY_FIGURES, plus pooled alert latencies."""
+    out: dict[str, Any] = {"runs": len(reports)}
+    for name, path in SUMMARY_FIGURES.items():
+        values = [v for r in reports if isinstance(v := _dig(r, path), int | float)]
+        out[name] = round(statistics.median(values), 3) if values else None
+    bounded = [_dig(r, ("cityops", "lag", "bounded")) for r in reports]
+    out["lag_bounded_runs"] = sum(1 for b in bounded if b is True)
+    pooled = [v for r in reports for v in _dig(r, ("cityops", "alert_latency_s", "values_s")) or ()]
+    out["alert_latency_pooled_s"] = percentiles(pooled)
+    out["alert_latency_pooled_s"]["probes"] = len(pooled)
+    return out
+
+
+def print_summary(summary: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"median of {summary['runs']} runs")
+    table.add_column("figure")
+    table.add_column("median", justify="right")
+    for name in SUMMARY_FIGURES:
+        value = summary[name]
+        table.add_row(name.replace("_", " "), "-" if value is None else f"{value:,}")
+    table.add_row("lag bounded (runs)", f"{summary['lag_bounded_runs']} of {summary['runs']}")
+    pooled = summary["alert_latency_pooled_s"]
+    table.add_row(
+        "alert latency, all probes p50/p95/p99 (s)",
+        "{p50} / {p95} / {p99} ({probes} probes)".format(**pooled),
+    )
+    Console().print(table)
 
 
 def ratios(report: dict[str, Any]) -> dict[str, float | None]:
@@ -835,6 +911,7 @@ def _cityops_report(
             "produced": len(crossed),
             "alerted": len(latencies),
             **percentiles(latencies),
+            "values_s": sorted(round(v, 3) for v in latencies),
             "poll_resolution_s": PROBE_POLL_S,
         },
         "processes": {u.name: u.as_dict() for u in run.usage},
@@ -1172,8 +1249,6 @@ def print_report(report: dict[str, Any]) -> None:
                 value = get(r)
             except (KeyError, TypeError):
                 value = None
-            if isinstance(value, bool):
-                value = "yes" if value else "NO"
             if isinstance(value, bool):
                 value = "yes" if value else "NO"
             cells.append(

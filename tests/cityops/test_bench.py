@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from cityops.bench import BenchOptions, percentiles, print_report, run_bench
+from cityops.bench import BenchOptions, percentiles, print_report, run_bench, summarize
 from cityops.cli import build_parser
 from cityops.settings import Settings
 
@@ -54,6 +54,15 @@ def test_bench_smoke(stack_settings: Settings, tmp_path: Path, capsys) -> None:
     path = tmp_path / "bench.json"
     path.write_text(json.dumps(report))  # the report is plain JSON
     assert json.loads(path.read_text())["cityops"]["events_sent"] > 0
+    summary = summarize([report])  # what --repeat prints, on a real report
+    assert (
+        summary["end_to_end_events_per_s"]
+        == report["cityops"]["throughput"]["end_to_end_events_per_s"]
+    )
+    assert (
+        summary["alert_latency_pooled_s"]["probes"]
+        == report["cityops"]["alert_latency_s"]["alerted"]
+    )
 
 
 def test_bench_compare_smoke(stack_settings: Settings) -> None:
@@ -78,3 +87,46 @@ def test_percentiles_nearest_rank() -> None:
     values = [0.1 * i for i in range(1, 101)]
     got = percentiles(values)
     assert got["p50"] == pytest.approx(5.0) and got["p99"] == pytest.approx(9.9)
+
+
+def _report(e2e: float, bounded: bool, latencies: list[float], ceiling: float | None) -> dict:
+    run = {
+        "throughput": {"end_to_end_events_per_s": e2e},
+        "lag": {"bounded": bounded},
+        "alert_latency_s": {"p99": max(latencies, default=None), "values_s": latencies},
+        "processes": {"worker": {"cpu_s": 10.0}},
+    }
+    report: dict = {"cityops": run}
+    if ceiling is not None:
+        report["ratios"] = {"cityops_to_ceiling": ceiling}
+    return report
+
+
+@pytest.mark.parametrize(
+    ("reports", "e2e", "bounded", "p99", "pooled_p50", "ceiling"),
+    [
+        ([_report(100, True, [0.5], 0.9)], 100, 1, 0.5, 0.5, 0.9),
+        (
+            [_report(100, True, [0.2, 0.4], None), _report(300, False, [0.6], None),
+             _report(200, True, [0.8, 1.0], None)],
+            200, 2, 0.6, 0.6, None,
+        ),
+        ([_report(10, False, [], 0.5), _report(30, False, [], 0.7)], 20, 0, None, None, 0.6),
+    ],
+)  # fmt: skip
+def test_summary_takes_medians_and_pools_the_probes(
+    reports: list[dict],
+    e2e: float,
+    bounded: int,
+    p99: float | None,
+    pooled_p50: float | None,
+    ceiling: float | None,
+) -> None:
+    summary = summarize(reports)
+    assert summary["runs"] == len(reports)
+    assert summary["end_to_end_events_per_s"] == e2e
+    assert summary["lag_bounded_runs"] == bounded
+    assert summary["alert_latency_p99_s"] == (None if p99 is None else pytest.approx(p99))
+    assert summary["alert_latency_pooled_s"]["p50"] == pooled_p50
+    assert summary["cityops_to_ceiling"] == (None if ceiling is None else pytest.approx(ceiling))
+    assert summary["worker_peak_rss_mib"] is None  # absent from every run
