@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import time
@@ -99,6 +100,23 @@ BACKOFF_MAX_S = 10.0
 LAG_INTERVAL_S = 2.0
 
 CHANGELOG_SUFFIX = "-rules-state-changelog"
+
+# Garbage collector thresholds of the worker process (CPython's default: 700, 10,
+# 10). A batch keeps thousands of state dicts alive until its flush, so with the
+# defaults they are promoted into the old generations and set off full
+# collections that traverse every roll-up window object: 20-25 % of the
+# processing CPU on megacity (`python -m streams.perf`, gc callbacks: 3.5 s of
+# GC in ~13 s, 16 full collections of ~170 ms in 120 s of event time). With
+# these, ~1 s and no full collection; memory is unchanged (nothing here relies
+# on the collector: state is freed by reference counting).
+GC_THRESHOLDS = (10_000, 20, 20)
+
+
+def tune_gc() -> tuple[int, int, int]:
+    """Apply GC_THRESHOLDS to the process; returns the thresholds before."""
+    previous = gc.get_threshold()
+    gc.set_threshold(*GC_THRESHOLDS)
+    return previous
 
 
 def changelog_topic(settings: Settings) -> str:
@@ -503,6 +521,7 @@ async def run_direct(
 def run_worker(settings: Settings) -> int:
     """`cityops worker` with CITYOPS_WORKER_RUNTIME=direct."""
     logging.getLogger().setLevel(settings.log_level)
+    tune_gc()
     registry = CollectorRegistry()
     serve(registry, settings.metrics_port_worker, settings.metrics_host)
     asyncio.run(run_direct(settings, registry=registry))

@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 _DELETED = object()
+_ABSENT = object()  # not in the pending writes (None may be a stored value)
 
 
 class BufferedJsonStore(MutableMapping[str, Any]):
@@ -27,8 +28,10 @@ class BufferedJsonStore(MutableMapping[str, Any]):
         # Direct, not Mapping.get's raise-and-catch KeyError on every miss: the
         # engine looks up many absent keys (timers, new entities); 13-16 % of the
         # pure processor's time in alternating runs (measured, direct runtime).
-        if key in self._pending:
-            value = self._pending[key]
+        # One dict lookup on the pending writes, not `in` and then `[]`: the
+        # engine reads ~4.4 keys per event, most of them written in this batch.
+        value = self._pending.get(key, _ABSENT)
+        if value is not _ABSENT:
             return default if value is _DELETED else value
         raw = self._table.get(key.encode())
         return default if raw is None else orjson.loads(raw)

@@ -8,8 +8,10 @@ filters `deadletter.v1` on).
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -50,6 +52,14 @@ _RANGE_ERRORS = {
     "finite_number",
 }
 _VALUE_ERRORS = {"literal_error", "enum", "string_pattern_mismatch"}
+
+
+#: `Model.model_validate_json` without its Python wrapper (which only forwards
+#: default keyword arguments to the same pydantic-core call): one Python frame
+#: less per event on the worker's hottest path.
+_VALIDATE_JSON: dict[str, Callable[[bytes], Any]] = {
+    topic: model.__pydantic_validator__.validate_json for topic, model in MODEL_BY_TOPIC.items()
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,17 +129,27 @@ def decode(
     max_future: timedelta = timedelta(minutes=5),
 ) -> Event | Rejection:
     """Validate one message of a feed topic (`topic` without the prefix)."""
-    model = MODEL_BY_TOPIC.get(topic)
-    if model is None:
+    return decode_within(topic, raw, now - max_age, now + max_future, max_age)
+
+
+def decode_within(
+    topic: str, raw: bytes | None, oldest: datetime, newest: datetime, max_age: timedelta
+) -> Event | Rejection:
+    """`decode` with the accepted time range worked out by the caller
+    (`oldest` = now - max_age, `newest` = now + max_future): the processor does
+    it once per batch, not twice per event."""
+    validate = _VALIDATE_JSON.get(topic)
+    if validate is None:
         return Rejection(UNKNOWN_TOPIC, f"no model for topic {topic!r}")
     if raw is None:
         return Rejection(INVALID_JSON, "empty message (tombstone)")
     try:
-        event = model.model_validate_json(raw)
+        event: Event = validate(raw)
     except ValidationError as exc:
         return _reason_for(exc, raw)
-    if event.ts < now - max_age:
-        return Rejection(TS_OUT_OF_BOUNDS, f"ts {event.ts.isoformat()} is older than {max_age}")
-    if event.ts > now + max_future:
-        return Rejection(TS_OUT_OF_BOUNDS, f"ts {event.ts.isoformat()} is in the future")
+    ts = event.ts
+    if ts < oldest:
+        return Rejection(TS_OUT_OF_BOUNDS, f"ts {ts.isoformat()} is older than {max_age}")
+    if ts > newest:
+        return Rejection(TS_OUT_OF_BOUNDS, f"ts {ts.isoformat()} is in the future")
     return event

@@ -38,11 +38,14 @@ def evaluate(
     # stamped before the alert started
     at = max(at_ms, prev.get("ts", at_ms))
     first = prev.get("first", at)
-    lights: dict[str, int] = dict(prev.get("lights", {}))
+    lights: dict[str, int] = prev.get("lights", {})
+    # Copy the circuit's light map only when this report changes it: most do not,
+    # and the copy per streetlight event was the circuit rule's largest cost.
     if out is None:
-        lights.pop(light_id, None)
-    else:
-        lights[light_id] = int(out)
+        if light_id in lights:
+            lights = {k: v for k, v in lights.items() if k != light_id}
+    elif lights.get(light_id) != int(out):
+        lights = {**lights, light_id: int(out)}
     book = ctx.book(prev.get("alerts"))
     known = len(lights)
     dark = sum(lights.values())
@@ -62,7 +65,7 @@ def evaluate(
                 "fault"
             ),
         )
-    elif share < th.circuit_clear_ratio:
+    elif OUTAGE in book.open and share < th.circuit_clear_ratio:
         book.resolve(
             OUTAGE,
             at,

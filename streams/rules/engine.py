@@ -18,8 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 
 from streams import topics
 from streams.models import (
@@ -40,8 +39,9 @@ from streams.rules.lifecycle import parse_alert_id
 from streams.rules.thresholds import Thresholds
 from streams.rules.timeutil import seconds_ms, to_ms
 
-E = TypeVar("E", bound=Event)
-Evaluate = Callable[[State | None, E, RuleContext], tuple[State | None, list[Alert]]]
+#: The watermark record of each feed, `wm:<feed>`, built once rather than per event.
+_WM_KEYS = {feed: f"wm:{feed}" for feed in topics.FEED_NAME.values()}
+_NO_CONTRIB = (0, 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,22 +80,26 @@ class RuleEngine:
         feed = topics.FEED_NAME.get(feed_topic)
         if feed is None or not isinstance(event, MODEL_BY_TOPIC[feed_topic]):
             raise ValueError(f"{type(event).__name__} is not an event of feed {feed_topic!r}")
+        # The event time in ms once per event (it was worked out up to four times),
+        # and no functools.partial per event: per-event overhead of the engine.
+        at = to_ms(event.ts)
         alerts: list[Alert]
+        # by share of the megacity traffic: gas 53 %, streetlights 32 % (streams.perf)
         if isinstance(event, GasDetectorReading):
-            online = self._proves_online("gas", event)
-            alerts = self._on_entity(
-                "gas", catalog.GAS, event.detector_id, event, partial(gas.evaluate, online=online)
-            )
+            online = self._proves_online("gas", at)
+            alerts = self._on_entity("gas", catalog.GAS, event.detector_id, event, at, online)
+        elif isinstance(event, StreetlightStatus):
+            alerts = self._on_light(event, at)
         elif isinstance(event, HeatingStationReading):
-            online = self._proves_online("heating", event)
-            evaluate = partial(heating.evaluate, online=online)
-            alerts = self._on_entity("heating", catalog.STATION, event.station_id, event, evaluate)
-        elif isinstance(event, FleetGpsFix):
-            alerts = self._on_entity("fleet", catalog.TRUCK, event.truck_id, event, fleet.evaluate)
+            online = self._proves_online("heating", at)
+            alerts = self._on_entity(
+                "heating", catalog.STATION, event.station_id, event, at, online
+            )
         else:
-            assert isinstance(event, StreetlightStatus)
-            alerts = self._on_light(event)
-        return alerts + self._advance_feed(feed, max_ts=to_ms(event.ts))
+            assert isinstance(event, FleetGpsFix)
+            alerts = self._on_entity("fleet", catalog.TRUCK, event.truck_id, event, at, None)
+        fired = self._advance_feed(feed, max_ts=at)
+        return alerts + fired if fired else alerts
 
     def on_ack(self, ack: AlertAck) -> list[Alert]:
         """firing -> acknowledged; [] for an unknown, resolved or superseded alert."""
@@ -127,30 +131,39 @@ class RuleEngine:
 
     def watermark(self, feed: str) -> int | None:
         """The feed's watermark in epoch ms (None before its first event)."""
-        record = self.store.get(f"wm:{feed}")
+        record = self.store.get(_WM_KEYS.get(feed) or f"wm:{feed}")
         return None if record is None else int(record["watermark"])
 
     # --- per feed ---
 
-    def _proves_online(self, feed: str, event: Event) -> bool:
+    def _proves_online(self, feed: str, at: int) -> bool:
         """False when the watermark already passed this reading's own offline due time."""
         mark = self.watermark(feed)
-        return mark is None or to_ms(event.ts) + self._offline[feed].after_ms > mark
+        return mark is None or at + self._offline[feed].after_ms > mark
 
     def _on_entity(
         self,
         feed: str,
         info: catalog.RuleInfo,
         entity_id: str,
-        event: E,
-        evaluate: Evaluate[E],
+        event: Event,
+        at: int,
+        online: bool | None,
     ) -> list[Alert]:
+        """`online` is None for a feed without offline rules (fleet)."""
         key = catalog.store_key(info, entity_id)
         prev = self.store.get(key)
-        at = to_ms(event.ts)
         if is_stale(prev, at):
             return []
-        state, alerts = evaluate(prev, event, self.ctx)
+        state: State | None
+        if online is None:
+            assert isinstance(event, FleetGpsFix)
+            state, alerts = fleet.evaluate(prev, event, self.ctx)
+        elif isinstance(event, GasDetectorReading):
+            state, alerts = gas.evaluate(prev, event, self.ctx, online=online)
+        else:
+            assert isinstance(event, HeatingStationReading)
+            state, alerts = heating.evaluate(prev, event, self.ctx, online=online)
         assert state is not None
         offline = self._offline.get(feed)
         if offline is not None and state.get("timer") is None:
@@ -159,10 +172,9 @@ class RuleEngine:
         self.store[key] = state
         return alerts
 
-    def _on_light(self, event: StreetlightStatus) -> list[Alert]:
+    def _on_light(self, event: StreetlightStatus, at: int) -> list[Alert]:
         key = catalog.store_key(catalog.LIGHT, event.light_id)
         prev = self.store.get(key)
-        at = to_ms(event.ts)
         if is_stale(prev, at):
             return []
         state, alerts = streetlight.evaluate(prev, event, self.ctx)
@@ -173,7 +185,7 @@ class RuleEngine:
             alerts += self._circuit(old["circuit"], event.light_id, None, at, old["district"])
         alerts += self._circuit(event.circuit_id, event.light_id, state["out"], at, event.district)
         # district: every report, because the lit-rate duration runs on the district's clock
-        expected, lit = old.get("contrib", [0, 0])
+        expected, lit = old.get("contrib", _NO_CONTRIB)
         if old.get("district") not in (None, event.district):
             alerts += self._district(old["district"], -expected, -lit, at)
             expected, lit = 0, 0
@@ -204,24 +216,25 @@ class RuleEngine:
     def _advance_feed(
         self, feed: str, *, max_ts: int | None = None, watermark: int | None = None
     ) -> list[Alert]:
-        key = f"wm:{feed}"
-        record = self.store.get(key) or {"max_ts": None, "watermark": None}
-        newest = record["max_ts"]
+        key = _WM_KEYS.get(feed) or f"wm:{feed}"
+        record = self.store.get(key)
+        old_newest, old_mark = (
+            (None, None) if record is None else (record["max_ts"], record["watermark"])
+        )
+        # max() of the candidates that are set, without building lists per event
+        newest = old_newest
         if max_ts is not None and (newest is None or max_ts > newest):
             newest = max_ts
-        candidates = [
-            w
-            for w in (
-                record["watermark"],
-                None if newest is None else newest - self._lateness_ms,
-                watermark,
-            )
-            if w is not None
-        ]
-        mark = max(candidates) if candidates else None
+        mark = old_mark
+        if newest is not None:
+            behind = newest - self._lateness_ms
+            if mark is None or behind > mark:
+                mark = behind
+        if watermark is not None and (mark is None or watermark > mark):
+            mark = watermark
         if mark is None:
             return []
-        if (newest, mark) != (record["max_ts"], record["watermark"]):
+        if newest != old_newest or mark != old_mark:
             self.store[key] = {"max_ts": newest, "watermark": mark}
         return self._fire_timers(feed, mark)
 

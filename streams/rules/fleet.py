@@ -62,7 +62,7 @@ def _speeding(
                 f"{speed:g} km/h, over the {th.speeding_kmh:g} km/h city limit"
             ),
         )
-    elif speed < th.speeding_clear_kmh:
+    elif SPEEDING in book.open and speed < th.speeding_clear_kmh:
         book.resolve(
             SPEEDING,
             at,
@@ -122,9 +122,10 @@ def _idle(
 ) -> int | None:
     moving = not event.ignition or event.speed_kmh > th.moving_speed_kmh
     if moving:
-        book.resolve(
-            IDLE, at, value=event.speed_kmh, summary=f"Truck {event.truck_id} no longer idling"
-        )
+        if IDLE in book.open:
+            book.resolve(
+                IDLE, at, value=event.speed_kmh, summary=f"Truck {event.truck_id} no longer idling"
+            )
         return None
     stopped = event.speed_kmh <= th.stop_speed_kmh
     # between the stop and moving speeds (GPS jitter) an idle period neither starts nor ends
@@ -160,12 +161,13 @@ def _geofence(
     """Returns the zone the truck is in and the most it carried while stopped there."""
     zone = ctx.city.no_dumping_zone_at(event.lat, event.lon)
     if zone is None:
-        book.resolve(
-            GEOFENCE,
-            at,
-            value=event.load_kg,
-            summary=f"Truck {event.truck_id} has left the no-dumping zone",
-        )
+        if GEOFENCE in book.open:
+            book.resolve(
+                GEOFENCE,
+                at,
+                value=event.load_kg,
+                summary=f"Truck {event.truck_id} has left the no-dumping zone",
+            )
         return None, None
     if event.speed_kmh > th.stop_speed_kmh:
         return zone, None

@@ -29,7 +29,7 @@ def evaluate(
     th = ctx.thresholds.gas
     book = ctx.book(prev.get("alerts"))
     subject = Subject(ENTITY_TYPE, event.detector_id, event.district, event.lat, event.lon)
-    if online:
+    if online and OFFLINE in book.open:
         book.resolve(
             OFFLINE, at, value=None, summary=f"Gas detector {event.detector_id} is reporting again"
         )
@@ -101,9 +101,13 @@ def _lel_high(
 
 def _fault(book: AlertBook, subject: Subject, event: GasDetectorReading, at: int) -> None:
     if event.status == "ok":
-        book.resolve(
-            FAULT, at, value=None, summary=f"Gas detector {event.detector_id} status is ok again"
-        )
+        if FAULT in book.open:
+            book.resolve(
+                FAULT,
+                at,
+                value=None,
+                summary=f"Gas detector {event.detector_id} status is ok again",
+            )
         return
     book.fire(
         FAULT,

@@ -31,7 +31,7 @@ def evaluate(
     th = ctx.thresholds.heating
     book = ctx.book(prev.get("alerts"))
     subject = Subject(ENTITY_TYPE, event.station_id, event.district, event.lat, event.lon)
-    if online:
+    if online and OFFLINE in book.open:
         book.resolve(
             OFFLINE,
             at,
@@ -163,7 +163,7 @@ def _supply_temp_low(
                 f"{curve:.1f} °C the curve asks for at {event.outdoor_temp_c:g} °C outdoors"
             ),
         )
-    elif supply >= curve + th.supply_temp_margin_c:
+    elif SUPPLY_TEMP_LOW in book.open and supply >= curve + th.supply_temp_margin_c:
         book.resolve(
             SUPPLY_TEMP_LOW,
             at,

@@ -13,7 +13,7 @@ from streams.models import Alert
 from streams.rules.context import RuleContext
 from streams.rules.entity import State, held_since
 from streams.rules.lifecycle import Subject
-from streams.rules.timeutil import from_ms, seconds_ms
+from streams.rules.timeutil import seconds_ms
 
 LIT_RATE_LOW = "streetlight.lit_rate_low"
 ENTITY_TYPE = "district"
@@ -34,13 +34,14 @@ def evaluate(
     lit = prev.get("lit", 0) + delta_lit
     book = ctx.book(prev.get("alerts"))
     low_since = prev.get("low_since")
-    night = ctx.city.is_dark(from_ms(at))
+    night = ctx.is_dark(at)
     rate = lit / expected if expected >= th.lit_rate_min_lights else None
     if not night:
         low_since = None
-        book.resolve(
-            LIT_RATE_LOW, at, value=rate, summary=f"Daylight in {district}: lit rate not judged"
-        )
+        if LIT_RATE_LOW in book.open:
+            book.resolve(
+                LIT_RATE_LOW, at, value=rate, summary=f"Daylight in {district}: lit rate not judged"
+            )
     elif rate is not None and book.is_open(LIT_RATE_LOW):
         if rate >= th.lit_rate_clear:
             low_since = None

@@ -33,7 +33,7 @@ def evaluate(
     prev = state or {}
     book = ctx.book(prev.get("alerts"))
     subject = Subject(ENTITY_TYPE, event.light_id, event.district, event.lat, event.lon)
-    night = ctx.city.is_dark(event.ts)
+    night = ctx.is_dark(at, event.ts)
     lit = is_lit(event)
     out = night and not lit
     _dark(book, subject, event, at, out=out, night=night)
@@ -69,7 +69,7 @@ def _dark(
                 f"is dark while it should be lit: {why}"
             ),
         )
-    else:
+    elif DARK in book.open:
         reason = "is lit again" if night else "no longer needs to be lit (daylight)"
         book.resolve(
             DARK, at, value=event.power_w, summary=f"Streetlight {event.light_id} {reason}"
@@ -89,8 +89,9 @@ def _day_burning(
     burning = not night and event.power_state in ("on", "dim")
     since = held_since(since, burning, at)
     if since is None:
-        why = "switched off" if not night else "night fell"
-        book.resolve(DAY_BURNING, at, value=0.0, summary=f"Streetlight {event.light_id} {why}")
+        if DAY_BURNING in book.open:
+            why = "switched off" if not night else "night fell"
+            book.resolve(DAY_BURNING, at, value=0.0, summary=f"Streetlight {event.light_id} {why}")
         return None
     minutes = (at - since) / 60_000
     if at - since > seconds_ms(limit_s):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol, TypeVar
 
@@ -45,6 +46,45 @@ def floor_to_window(ts: datetime, window: timedelta = DEFAULT_WINDOW) -> datetim
     if ts.tzinfo is None:
         raise ValueError("event time must be timezone-aware")
     return EPOCH + ((ts - EPOCH) // window) * window
+
+
+class WindowFloor:
+    """`floor_to_window` for a stream of timestamps that mostly fall in the window
+    of the previous one: two comparisons instead of four datetime operations.
+    Every aggregator floors each event (streetlights twice); events arrive in
+    event-time order, so the window changes once a minute."""
+
+    __slots__ = ("end", "start", "window")
+
+    def __init__(self, window: timedelta = DEFAULT_WINDOW) -> None:
+        self.window = window
+        self.start: datetime | None = None
+        self.end: datetime | None = None
+
+    def __call__(self, ts: datetime) -> datetime:
+        start, end = self.start, self.end
+        if start is not None and end is not None and start <= ts < end:
+            return start
+        start = floor_to_window(ts, self.window)  # raises for a naive ts, as ever
+        self.start, self.end = start, start + self.window
+        return start
+
+
+_W = TypeVar("_W")
+
+
+def window_of(
+    windows: dict[datetime, dict[str, _W]], bucket: datetime, district: str, new: Callable[[], _W]
+) -> _W:
+    """The (bucket, district) window, created on first use. Not `setdefault`, which
+    builds a dict and a window object (with its sets) per event only to drop them."""
+    districts = windows.get(bucket)
+    if districts is None:
+        districts = windows[bucket] = {}
+    win = districts.get(district)
+    if win is None:
+        win = districts[district] = new()
+    return win
 
 
 def watermark(max_event_ts: datetime | None, allowed_lateness: timedelta) -> datetime | None:

@@ -13,8 +13,9 @@ from streams.windows.common import (
     PREVIOUS_FIX_WITHIN,
     WASTE_KINDS,
     FeedName,
-    floor_to_window,
+    WindowFloor,
     haversine_km,
+    window_of,
 )
 
 
@@ -45,6 +46,7 @@ class FleetAggregator:
 
     def __init__(self, window: timedelta = DEFAULT_WINDOW) -> None:
         self.window = window
+        self._floor = WindowFloor(window)
         # Per truck, not per district: a truck's track continues across a boundary.
         # Sorted by ts; fixes older than the closed horizon minus PREVIOUS_FIX_WITHIN
         # can no longer precede a counted step and are trimmed when the list is touched.
@@ -74,8 +76,8 @@ class FleetAggregator:
     def add(self, event: FleetGpsFix) -> bool:
         if not self._note(event):
             return False
-        bucket = floor_to_window(event.ts, self.window)
-        win = self._windows.setdefault(bucket, {}).setdefault(event.district, _FleetWindow())
+        bucket = self._floor(event.ts)
+        win = window_of(self._windows, bucket, event.district, _FleetWindow)
         win.readings += 1
         win.trucks.add(event.truck_id)
         if event.ignition:

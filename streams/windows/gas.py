@@ -12,7 +12,8 @@ from streams.windows.common import (
     DEFAULT_WINDOW,
     ONLINE_WITHIN,
     FeedName,
-    floor_to_window,
+    WindowFloor,
+    window_of,
 )
 
 
@@ -37,6 +38,7 @@ class GasAggregator:
 
     def __init__(self, window: timedelta = DEFAULT_WINDOW) -> None:
         self.window = window
+        self._floor = WindowFloor(window)
         self._detectors: dict[str, dict[str, _Detector]] = {}
         self._windows: dict[datetime, dict[str, _GasWindow]] = {}
         self._keep_since: datetime | None = None
@@ -68,8 +70,8 @@ class GasAggregator:
     def add(self, event: GasDetectorReading) -> bool:
         if not self._note(event):
             return False
-        bucket = floor_to_window(event.ts, self.window)
-        win = self._windows.setdefault(bucket, {}).setdefault(event.district, _GasWindow())
+        bucket = self._floor(event.ts)
+        win = window_of(self._windows, bucket, event.district, _GasWindow)
         if win.readings == 0 or event.lel_pct > win.lel_max_pct:
             win.lel_max_pct = event.lel_pct
         win.readings += 1

@@ -7,7 +7,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from streams.models import HeatingStationReading, Rollup
-from streams.windows.common import DEFAULT_WINDOW, WARM_INDOOR_C, FeedName, floor_to_window
+from streams.windows.common import (
+    DEFAULT_WINDOW,
+    WARM_INDOOR_C,
+    FeedName,
+    WindowFloor,
+    window_of,
+)
 
 
 @dataclass(slots=True)
@@ -27,6 +33,7 @@ class HeatingAggregator:
 
     def __init__(self, window: timedelta = DEFAULT_WINDOW) -> None:
         self.window = window
+        self._floor = WindowFloor(window)
         self._windows: dict[datetime, dict[str, _HeatingWindow]] = {}
 
     @property
@@ -34,8 +41,8 @@ class HeatingAggregator:
         return sum(len(districts) for districts in self._windows.values())
 
     def add(self, event: HeatingStationReading) -> bool:
-        bucket = floor_to_window(event.ts, self.window)
-        win = self._windows.setdefault(bucket, {}).setdefault(event.district, _HeatingWindow())
+        bucket = self._floor(event.ts)
+        win = window_of(self._windows, bucket, event.district, _HeatingWindow)
         key = (event.station_id, event.ts)
         if key in win.seen:
             return False

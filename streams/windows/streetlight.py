@@ -14,7 +14,7 @@ from streams.windows.common import (
     SNAPSHOT_MAX_AGE,
     DarkClock,
     FeedName,
-    floor_to_window,
+    WindowFloor,
 )
 
 # (ts, lit, power_w): all a snapshot needs of a status, kept small for ~300k lights.
@@ -60,6 +60,7 @@ class StreetlightAggregator:
     def __init__(self, city: DarkClock, window: timedelta = DEFAULT_WINDOW) -> None:
         self.city = city
         self.window = window
+        self._floor = WindowFloor(window)
         self._lights: dict[str, dict[str, _Light]] = {}
         self._readings: dict[datetime, dict[str, int]] = {}
         self._closed: datetime | None = None
@@ -78,7 +79,7 @@ class StreetlightAggregator:
         return light
 
     def _start(self, ts: datetime) -> None:
-        first = floor_to_window(ts, self.window)
+        first = self._floor(ts)
         if self._closed is not None:
             first = max(first, self._closed)
         if self._next is None or first < self._next:
@@ -93,8 +94,10 @@ class StreetlightAggregator:
         else:
             insort(light.pending, _status(event))
         self._start(event.ts)
-        bucket = floor_to_window(event.ts, self.window)
-        counts = self._readings.setdefault(bucket, {})
+        bucket = self._floor(event.ts)
+        counts = self._readings.get(bucket)
+        if counts is None:
+            counts = self._readings[bucket] = {}
         counts[event.district] = counts.get(event.district, 0) + 1
         return True
 

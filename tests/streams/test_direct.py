@@ -8,6 +8,7 @@ changes are acknowledged by the broker (a refused send holds the commit back).
 from __future__ import annotations
 
 import asyncio
+import gc
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,7 +19,14 @@ from aiokafka.errors import KafkaTimeoutError
 
 from cityops.settings import Settings
 from streams import topics
-from streams.direct import DirectWorker, _failed_future, _Send, changelog_topic
+from streams.direct import (
+    GC_THRESHOLDS,
+    DirectWorker,
+    _failed_future,
+    _Send,
+    changelog_topic,
+    tune_gc,
+)
 from streams.models import Alert, DeadLetter
 from streams.pipeline import Output
 from tests.fixtures.pipeline import (
@@ -217,3 +225,12 @@ def test_offsets_are_committed_only_after_outputs_are_acknowledged(
         assert changes_in_log >= changes_sent
     assert worker.alerts_sent == 1 and worker.changes_sent > 0
     assert group_caught_up(settings.kafka_bootstrap or "", settings.worker_id, [gas.topic])
+
+
+def test_tune_gc_sets_the_worker_thresholds_and_returns_the_old_ones() -> None:
+    before = gc.get_threshold()
+    try:
+        assert tune_gc() == before
+        assert gc.get_threshold() == GC_THRESHOLDS
+    finally:
+        gc.set_threshold(*before)
