@@ -78,6 +78,8 @@ def test_cli_parses_bench_options() -> None:
         ["bench", "--profile", "small", "--duration", "5", "--rate", "max", "--compare"]
     )
     assert math.isinf(args.rate) and args.compare and args.duration == 5
+    assert args.repeat == 1
+    assert build_parser().parse_args(["bench", "--repeat", "3"]).repeat == 3
     sink = build_parser().parse_args(["bench", "sink", "--rows", "1000", "--batch-size", "500"])
     assert sink.bench_command == "sink" and sink.rows == 1000 and sink.batch_size == [500]
 
