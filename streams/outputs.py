@@ -1,6 +1,6 @@
 """What both worker runtimes share: the processor they run, how its output is
 encoded for Kafka, and how it is counted. One definition, so the `direct` and
-`faust` runtimes cannot drift apart (DESIGN.md implementation notes).
+`faust` runtimes cannot drift apart (docs/ARCHITECTURE.md, "Where the code differs").
 """
 
 from __future__ import annotations
