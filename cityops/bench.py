@@ -595,6 +595,41 @@ async def _poll_alerts(
                 await asyncio.wait_for(stop.wait(), PROBE_POLL_S)
 
 
+async def _alert_send_times(bootstrap: str, topic: str, entities: set[str]) -> dict[str, float]:
+    """When the worker produced each probe's `gas.lel_high` firing (record CreateTime, s).
+
+    The worker's producer stamps records with its wall clock at send (aiokafka's
+    default), on this machine's clock like the probes' crossing times, so the
+    alert latency splits into worker (crossing -> alert sent) and sink (alert
+    sent -> row seen).
+    """
+    from aiokafka import AIOKafkaConsumer
+
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
+    )
+    await consumer.start()
+    sent: dict[str, float] = {}
+    try:
+        while True:
+            data = await consumer.getmany(timeout_ms=1000)
+            if not data:
+                break  # the alerts topic is small: an empty second means its end
+            for records in data.values():
+                for record in records:
+                    alert = orjson.loads(record.value or b"{}")
+                    entity = alert.get("entity_id")
+                    if (
+                        entity in entities
+                        and alert.get("rule") == "gas.lel_high"
+                        and alert.get("state") == "firing"
+                    ):
+                        sent.setdefault(entity, record.timestamp / 1000)
+    finally:
+        await consumer.stop()
+    return sent
+
+
 def percentiles(values: list[float]) -> dict[str, float | None]:
     if not values:
         return {"p50": None, "p95": None, "p99": None, "max": None}
@@ -813,9 +848,25 @@ async def _drive(run: _Run, city: CityProfile) -> dict[str, Any]:
         with contextlib.suppress(Exception):
             await poller
         await lag.stop()
-    return _cityops_report(
+    alert_sent = await _alert_send_times(
+        settings.kafka_bootstrap, settings.topic(topics.ALERTS), set(probe_ids)
+    )
+    report = _cityops_report(
         run, producer.crossed_at, seen, production_s, drain_s, drained, sent_total
     )
+    report["alert_latency_s"]["stages"] = latency_stages(producer.crossed_at, alert_sent, seen)
+    return report
+
+
+def latency_stages(
+    crossed: dict[str, float], alert_sent: dict[str, float], seen: dict[str, float]
+) -> dict[str, dict[str, float | None]]:
+    """Percentiles of crossing -> alert produced (worker) and alert produced -> row seen."""
+    both = [e for e in crossed if e in alert_sent and e in seen]
+    return {
+        "worker": percentiles([alert_sent[e] - crossed[e] for e in both]),
+        "sink": percentiles([seen[e] - alert_sent[e] for e in both]),
+    }
 
 
 def _check_alive(run: _Run) -> None:
@@ -1284,6 +1335,12 @@ def print_report(report: dict[str, Any]) -> None:
     row(
         "alert latency p50/p95/p99 (s)",
         lambda r: "{p50} / {p95} / {p99}".format(**r["alert_latency_s"]),
+    )
+    row(
+        "  of which worker / sink p50, p99 (s)",
+        lambda r: "{w[p50]} / {s[p50]}, {w[p99]} / {s[p99]}".format(
+            w=r["alert_latency_s"]["stages"]["worker"], s=r["alert_latency_s"]["stages"]["sink"]
+        ),
     )
     row(
         "probes alerted / produced",

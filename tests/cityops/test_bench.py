@@ -12,7 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from cityops.bench import BenchOptions, percentiles, print_report, run_bench, summarize
+from cityops.bench import (
+    BenchOptions,
+    latency_stages,
+    percentiles,
+    print_report,
+    run_bench,
+    summarize,
+)
 from cityops.cli import build_parser
 from cityops.settings import Settings
 
@@ -43,6 +50,10 @@ def _check_run(run: dict, *, cityops: bool) -> None:
         latency = run["alert_latency_s"]
         assert {"p50", "p95", "p99", "produced", "alerted"} <= set(latency)
         assert latency["produced"] == SMOKE.probes
+        stages = latency["stages"]
+        if latency["alerted"]:  # crossing -> alert produced -> row seen, on one clock
+            assert 0 <= stages["worker"]["p50"] <= latency["max"]
+            assert stages["sink"]["max"] <= latency["max"]
 
 
 def test_bench_smoke(stack_settings: Settings, tmp_path: Path, capsys) -> None:
@@ -132,3 +143,14 @@ def test_summary_takes_medians_and_pools_the_probes(
     assert summary["alert_latency_pooled_s"]["p50"] == pooled_p50
     assert summary["cityops_to_ceiling"] == (None if ceiling is None else pytest.approx(ceiling))
     assert summary["worker_peak_rss_mib"] is None  # absent from every run
+
+
+def test_latency_stages_split_the_probe_latency() -> None:
+    crossed = {"a": 10.0, "b": 20.0, "c": 30.0}
+    alert_sent = {"a": 10.4, "b": 20.2}  # c's alert never seen on alerts.v1
+    seen = {"a": 10.5, "b": 20.9, "c": 31.0}
+    stages = latency_stages(crossed, alert_sent, seen)
+    assert stages["worker"]["max"] == pytest.approx(0.4)
+    assert stages["worker"]["p50"] == pytest.approx(0.2)
+    assert stages["sink"]["max"] == pytest.approx(0.7)
+    assert latency_stages({}, {}, {})["worker"]["p50"] is None
