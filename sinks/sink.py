@@ -33,7 +33,7 @@ from sinks.migrate import migrate
 from sinks.writer import Batch, Writer
 from streams import topics
 from streams.models import Alert, Rollup
-from streams.validation import Rejection, decode
+from streams.validation import Rejection, decode_within
 
 log = logging.getLogger(__name__)
 
@@ -80,14 +80,16 @@ class _Sink:
         """Decode a fetched run of one partition into the batch."""
         if not records:
             return
+        # the accepted event-time range once per run, as the worker's processor does
+        oldest, newest = now - self.max_age, now + self.max_future
         for record in records:
-            self.add(record, now)
+            self.add(record, oldest, newest)
         if not self.pending:
             self.first_at = time.monotonic()
         self.pending += len(records)
         self.offsets[tp] = records[-1].offset + 1
 
-    def add(self, record: ConsumerRecord[Any, Any], now: datetime) -> None:
+    def add(self, record: ConsumerRecord[Any, Any], oldest: datetime, newest: datetime) -> None:
         name = self.by_full_name[record.topic]
         raw: bytes | None = record.value
         if name == topics.ALERTS or name == topics.ROLLUPS:
@@ -105,7 +107,7 @@ class _Sink:
                     self.batch.rollups.append(item)
         else:
             try:
-                event = decode(name, raw, now, max_age=self.max_age, max_future=self.max_future)
+                event = decode_within(name, raw, oldest, newest, self.max_age)
             except Exception:  # never wedge on one message: the worker dead-letters it
                 log.exception(
                     "skipping %s@%d: it could not be decoded", record.topic, record.offset
