@@ -23,7 +23,7 @@ COMMAND_MODULES = (
     "sinks.cli",  # sink, db, notify
     "dashboards.cli",  # dashboards
     "cityops.status",  # status
-    "cityops.bench",  # bench
+    "cityops.bench.cli",  # bench
 )
 
 

@@ -12,14 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from cityops.bench import (
-    BenchOptions,
-    latency_stages,
-    percentiles,
-    print_report,
-    run_bench,
-    summarize,
-)
+from cityops.bench.harness import run_bench
+from cityops.bench.options import BenchOptions
+from cityops.bench.probes import latency_stages
+from cityops.bench.report import percentiles, print_report, summarize
 from cityops.cli import build_parser
 from cityops.settings import Settings
 

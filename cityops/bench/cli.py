@@ -1,0 +1,102 @@
+"""`cityops bench` command line: parse the options, run, print and write the report."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from cityops.bench.harness import run_bench
+from cityops.bench.options import BenchOptions
+from cityops.bench.report import print_report, print_summary, summarize
+from cityops.settings import get_settings
+from sensors_sim.profiles import PROFILES
+
+
+# --- CLI ------------------------------------------------------------------------------
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "bench",
+        help="benchmark the pipeline end to end (or `bench sink`: the database path)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--profile", choices=PROFILES, default="megacity")
+    p.add_argument("--duration", type=float, default=60.0, help="wall seconds of production")
+    p.add_argument("--rate", type=_rate, default=15_000.0, help="events/s, or 'max'")
+    p.add_argument("--json", type=Path, help="write the report here as JSON")
+    p.add_argument("--compare", action="store_true", help="also run the ceiling and baseline")
+    p.add_argument("--probes", type=int, default=5, help="probe gas leaks for alert latency")
+    p.add_argument("--sample", type=float, default=2.0, help="seconds between samples")
+    p.add_argument(
+        "--drain", type=float, default=60.0, help="max seconds to wait for lag to reach 0"
+    )
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="run N times (fresh stack each) and report the median of the runs",
+    )
+    p.set_defaults(handler=_bench)
+    subs = p.add_subparsers(dest="bench_command", metavar="sink")
+    s = subs.add_parser("sink", help="rows/s the sink's writer stores (sinks.bench)")
+    s.add_argument("--rows", type=int, default=500_000)
+    s.add_argument("--batch-size", type=int, action="append", default=None)
+    s.add_argument("--json", type=Path, dest="sink_json", help="write the results as JSON")
+    s.set_defaults(handler=_bench_sink)
+
+
+def _rate(text: str) -> float:
+    if text.lower() in ("max", "inf", "flat-out"):
+        return math.inf
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("rate must be > 0 events/s, or 'max'")
+    return value
+
+
+def _bench_sink(args: argparse.Namespace) -> int:
+    from sinks.bench import bench_sink
+
+    settings = get_settings()
+    results = [
+        asyncio.run(bench_sink(settings, args.rows, size))
+        for size in args.batch_size or [settings.sink_batch_size]
+    ]
+    for result in results:
+        print(json.dumps(result), flush=True)
+    if args.sink_json:
+        args.sink_json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    options = BenchOptions(
+        profile=args.profile,
+        duration_s=args.duration,
+        rate=args.rate,
+        probes=args.probes,
+        sample_s=args.sample,
+        drain_s=args.drain,
+        seed=args.seed,
+    )
+    if args.repeat < 1:
+        raise SystemExit("cityops bench: --repeat must be at least 1")
+    reports = []
+    for i in range(args.repeat):
+        if args.repeat > 1:
+            print(f"run {i + 1} of {args.repeat}", flush=True)
+        reports.append(run_bench(get_settings(), options, compare=args.compare))
+        print_report(reports[-1])
+    result: dict[str, Any] = reports[0]
+    if args.repeat > 1:
+        result = {"runs": reports, "median": summarize(reports)}
+        print_summary(result["median"])
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        print(f"report written to {args.json}")
+    return 0
