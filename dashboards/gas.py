@@ -12,7 +12,7 @@ from dashboards.i18n import Lang, Tr
 SLUG = "gas"
 
 #: A detector is offline after 3 missed 60 s heartbeats (gas.detector_offline).
-OFFLINE_AFTER = "interval '180 seconds'"
+OFFLINE_AFTER = f"interval '{h.GAS_OFFLINE_S} seconds'"
 
 
 def build(lang: Lang) -> Dashboard:

@@ -182,7 +182,9 @@ def build(lang: Lang) -> Dashboard:
             ],
             overrides=[
                 h.override("district", displayName=tr("col.district")),
-                _rate_cell("lit_rate", tr("col.lit_rate"), h.steps(h.WARN, (0.98, h.OK))),
+                _rate_cell(
+                    "lit_rate", tr("col.lit_rate"), h.steps(h.WARN, (h.LIT_RATE_TARGET, h.OK))
+                ),
                 _rate_cell(
                     "online_rate",
                     tr("col.online_rate"),

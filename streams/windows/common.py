@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol, TypeVar
 
 from streams.models import Event, Rollup
+from streams.rules.thresholds import load_thresholds
 
 FeedName = Literal["gas", "streetlight", "heating", "fleet"]
 
@@ -16,16 +17,19 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 DEFAULT_WINDOW = timedelta(minutes=1)
 DEFAULT_ALLOWED_LATENESS = timedelta(seconds=10)
 
+#: The rules' default thresholds (streams/rules/thresholds.toml): the roll-ups count
+#: against the same numbers the alerts fire on.
+_THRESHOLDS = load_thresholds()
 #: gas: first alarm level of `gas.lel_high` (DESIGN.md, alert rules).
-ALARM_LEL_PCT = 25.0
+ALARM_LEL_PCT = float(_THRESHOLDS.gas.lel_major_pct)
 #: gas: a detector is online while it reported within 3 heartbeat intervals.
-ONLINE_WITHIN = timedelta(seconds=180)
+ONLINE_WITHIN = timedelta(seconds=_THRESHOLDS.gas.offline_s)
 #: streetlight: lights report every 5 min; three missed reports make a status stale.
 SNAPSHOT_MAX_AGE = timedelta(minutes=15)
 #: streetlight: darkness is probed just inside the window, at its last instant.
 DARK_PROBE = timedelta(milliseconds=1)
 #: heating: the northern-China indoor minimum of the heating season.
-WARM_INDOOR_C = 18.0
+WARM_INDOOR_C = float(_THRESHOLDS.heating.indoor_min_c)
 #: fleet: the first fix of a window joins its predecessor only across a short gap,
 #: so a truck that was off the air does not get a straight-line jump credited.
 PREVIOUS_FIX_WITHIN = timedelta(seconds=60)
