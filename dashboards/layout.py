@@ -16,6 +16,7 @@ from grafanalib.core import (
 )
 
 from dashboards.i18n import Lang, Tr
+from streams.routing import dashboard_uid
 
 #: Dashboard JSON schema of Grafana 10.4/11: no migration runs on load.
 SCHEMA_VERSION = 39
@@ -62,7 +63,7 @@ def dashboard(
     return Dashboard(
         title=tr(f"{slug}.title"),
         description=tr(f"{slug}.description"),
-        uid=f"cityops-{slug}-{lang}",
+        uid=dashboard_uid(slug, lang),
         tags=["cityops", lang],
         panels=grid.panels,
         templating=Templating(list=list(templates)),

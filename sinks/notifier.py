@@ -1,17 +1,9 @@
 """`cityops notify`: alerts.v1 -> Prometheus Alertmanager (API v2).
 
-Each alert lifecycle event becomes an Alertmanager alert:
-
-* labels (stable per alert, they are its identity in Alertmanager):
-  `alertname` = rule, `severity`, `district`, `entity_type`, `entity_id`, plus
-  the grouping keys routing needs: `circuit_id` (streetlight), `station_id`
-  (heating), and whatever `alert.labels` carries (optional field of the model);
-* annotations: `summary`, `runbook_url`, `dashboard_url`, `value`,
-  `threshold`, `alert_id`, `state`, `acknowledged_by`;
-* `startsAt` = started_at; a resolved alert ends at resolved_at; a firing or
-  acknowledged one ends at now + `firing_ttl`, and is re-sent every
-  `resend_interval_s` (like Prometheus does), so Alertmanager keeps it exactly
-  as long as the notifier does.
+Each alert lifecycle event becomes an Alertmanager alert (`sinks.alert_payload`,
+pure). A firing or acknowledged alert is re-sent every `resend_interval_s` (like
+Prometheus does) and ends at now + `firing_ttl`, so Alertmanager keeps it exactly
+as long as the notifier does.
 
 Delivery: offsets are committed only after Alertmanager accepted (2xx) every
 alert of the batch; while it is down or slow the notifier retries with
@@ -25,8 +17,8 @@ The firing set is rebuilt on start: for every partition it is assigned, the
 notifier reads alerts.v1 from the beginning up to its committed offset without
 pushing, then re-sends what is still firing.
 
-The pure part (Alert -> payload, the firing-set bookkeeping) is plain
-functions and `FiringSet`, tested without I/O.
+The pure parts (Alert -> payload in `sinks.alert_payload`, the firing-set
+bookkeeping in `sinks.firing`) are tested without I/O; this module is the I/O.
 """
 
 from __future__ import annotations
@@ -34,304 +26,31 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 import aiohttp
 import orjson
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 from prometheus_client import CollectorRegistry
-from pydantic import ValidationError
 
 from cityops.metrics import LagMetrics, NotifierMetrics, consumer_lag, serve, stop_serving
 from cityops.settings import ConfigurationError, Settings
+from sinks.alert_payload import Payload, alert_payload, change_payloads, decode_alert
+from sinks.firing import FiringSet
 from streams import topics
-from streams.models import Alert, iso_z
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
-Payload = dict[str, Any]
-PartitionKey = tuple[str, int]
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-# --------------------------------------------------------------------------- pure part
-
-_LABEL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-#: Labels every alert has, in this order.
-BASE_LABELS = ("alertname", "severity", "district", "entity_type", "entity_id")
-
-#: Heating alerts whose entity is not one station (no `station_id` label derived).
-_NOT_A_STATION = frozenset({"enterprise", "district", "city"})
-
-#: Grafana dashboard uid per feed (rule prefix); dashboards/ builds them.
-DASHBOARD_UIDS: Mapping[str, str] = {
-    "gas": "cityops-gas",
-    "streetlight": "cityops-streetlight",
-    "heating": "cityops-heating",
-    "fleet": "cityops-fleet",
-}
-ALERTS_DASHBOARD_UID = "cityops-alerts"
-
-
-def alert_labels(alert: Alert) -> dict[str, str]:
-    """The Alertmanager label set of an alert (its identity there: keep it stable).
-
-    `alert.labels` (an optional model field) may add routing keys such as
-    `circuit_id`; it cannot override the base labels. `circuit_id` of a circuit
-    alert and `station_id` of a heating alert are derived from `entity_id`, so
-    the inhibition rules of deploy/alertmanager.yml can match them.
-    """
-    labels: dict[str, str] = {
-        "alertname": alert.rule,
-        "severity": alert.severity,
-        "district": alert.district,
-        "entity_type": alert.entity_type,
-        "entity_id": alert.entity_id,
-    }
-    extra: Mapping[str, object] = getattr(alert, "labels", None) or {}
-    for name in sorted(extra):
-        value = extra[name]
-        if name in labels or name.startswith("__") or not _LABEL_NAME.match(name):
-            continue
-        if value is None or value == "":
-            continue
-        labels[name] = str(value)
-    if alert.entity_type == "circuit" or alert.rule == "streetlight.circuit_outage":
-        labels.setdefault("circuit_id", alert.entity_id)
-    if alert.rule.startswith("heating.") and alert.entity_type not in _NOT_A_STATION:
-        labels.setdefault("station_id", alert.entity_id)
-    return {name: value for name, value in labels.items() if value != ""}
-
-
-def runbook_url(alert: Alert, runbook_base_url: str) -> str:
-    """The alert's runbook as a URL: absolute as given, else under `runbook_base_url`."""
-    runbook = alert.runbook.strip()
-    if runbook.startswith(("http://", "https://")):
-        return runbook
-    base = runbook_base_url.rstrip("/")
-    if not runbook:
-        return f"{base}/{alert.rule}.md"
-    return f"{base}/{runbook.removeprefix('docs/runbooks/').lstrip('/')}"
-
-
-def dashboard_url(alert: Alert, dashboard_base_url: str) -> str:
-    """The Grafana dashboard of the alert's feed, on its district, from 1 h before it started."""
-    uid = DASHBOARD_UIDS.get(alert.rule.split(".", 1)[0], ALERTS_DASHBOARD_UID)
-    start_ms = int((alert.started_at - timedelta(hours=1)).timestamp() * 1000)
-    query = urlencode({"var-district": alert.district, "from": start_ms, "to": "now"})
-    return f"{dashboard_base_url.rstrip('/')}/d/{uid}?{query}"
-
-
-def _number(value: float) -> str:
-    return f"{value:g}"
-
-
-def alert_payload(
-    alert: Alert,
-    *,
-    now: datetime,
-    firing_ttl: timedelta,
-    runbook_base_url: str,
-    dashboard_base_url: str,
-    labels: Mapping[str, str] | None = None,
-    ends_at: datetime | None = None,
-) -> Payload:
-    """One element of the `POST /api/v2/alerts` body.
-
-    A resolved alert ends at `resolved_at` (else `updated_at`); any other ends at
-    `now + firing_ttl` and must be re-sent before that. `ends_at` overrides both
-    (used to end a label set the alert no longer has). Alertmanager refuses
-    endsAt before startsAt, so the end is never earlier than the start.
-    """
-    dash = dashboard_url(alert, dashboard_base_url)
-    annotations: dict[str, str] = {
-        "summary": alert.summary,
-        "runbook_url": runbook_url(alert, runbook_base_url),
-        "dashboard_url": dash,
-        "alert_id": alert.alert_id,
-        "state": alert.state,
-    }
-    if alert.value is not None:
-        annotations["value"] = _number(alert.value)
-    if alert.threshold is not None:
-        annotations["threshold"] = _number(alert.threshold)
-    acknowledged_by = getattr(alert, "acknowledged_by", None)
-    if acknowledged_by:
-        annotations["acknowledged_by"] = str(acknowledged_by)
-    if ends_at is None:
-        if alert.state == "resolved":
-            ends_at = alert.resolved_at or alert.updated_at
-        else:
-            ends_at = now + firing_ttl
-    ends_at = max(ends_at, alert.started_at)
-    return {
-        "labels": dict(labels if labels is not None else alert_labels(alert)),
-        "annotations": annotations,
-        "startsAt": iso_z(alert.started_at),
-        "endsAt": iso_z(ends_at),
-        "generatorURL": dash,
-    }
-
-
-@dataclass(frozen=True)
-class Change:
-    """What one alerts.v1 event changes in Alertmanager."""
-
-    alert: Alert
-    stale: bool = False  # older than what was already sent: send nothing
-    #: Labels the alert had before and no longer has (severity escalated): end them.
-    retired: tuple[Alert, dict[str, str]] | None = None
-
-    @property
-    def sends(self) -> bool:
-        return not self.stale
-
-
-@dataclass
-class _Entry:
-    alert: Alert
-    labels: dict[str, str]
-    partition: PartitionKey | None
-
-
-@dataclass
-class FiringSet:
-    """The alerts currently firing (or acknowledged), by alert key (`rule:entity_id`).
-
-    Events for one key arrive in order (same Kafka key, same partition), but
-    redeliveries and replays can repeat old ones: an event of the same incarnation
-    (alert_id) with an older `updated_at`, or of an older incarnation, is stale
-    and changes nothing.
-    Resolved keys are remembered (bounded) so a replayed firing event cannot
-    resurrect them.
-    """
-
-    max_resolved: int = 100_000
-    _firing: dict[str, _Entry] = field(default_factory=dict)
-    _resolved: OrderedDict[str, tuple[str, datetime]] = field(default_factory=OrderedDict)
-
-    def __len__(self) -> int:
-        return len(self._firing)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._firing
-
-    def alerts(self) -> list[Alert]:
-        return [entry.alert for entry in self._firing.values()]
-
-    def entries(self) -> list[tuple[Alert, dict[str, str]]]:
-        return [(entry.alert, entry.labels) for entry in self._firing.values()]
-
-    def by_severity(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for entry in self._firing.values():
-            counts[entry.alert.severity] = counts.get(entry.alert.severity, 0) + 1
-        return counts
-
-    def _is_stale(self, alert: Alert, previous: _Entry | None) -> bool:
-        # Staleness is judged per incarnation (alert_id), not per rule:entity key:
-        # an acknowledgement stamps wall-clock time, which during catch-up is far
-        # ahead of event time, and a new incarnation that starts at an earlier
-        # wall-clock-looking time must still page (review finding, 2026-11-22).
-        if previous is not None:
-            last = previous.alert
-            if alert.alert_id == last.alert_id:
-                return alert.updated_at < last.updated_at
-            return alert.started_at < last.started_at
-        resolved = self._resolved.get(alert.key)
-        if resolved is None:
-            return False
-        resolved_id, resolved_started = resolved
-        # a resolved incarnation is final; older incarnations cannot come back
-        return alert.alert_id == resolved_id or alert.started_at <= resolved_started
-
-    def apply(self, alert: Alert, partition: PartitionKey | None = None) -> Change:
-        key = alert.key
-        previous = self._firing.get(key)
-        if self._is_stale(alert, previous):
-            return Change(alert, stale=True)
-        labels = alert_labels(alert)
-        retired = None
-        if previous is not None and previous.labels != labels:
-            retired = (previous.alert, previous.labels)
-        if alert.state == "resolved":
-            self._firing.pop(key, None)
-            self._resolved[key] = (alert.alert_id, alert.started_at)
-            self._resolved.move_to_end(key)
-            while len(self._resolved) > self.max_resolved:
-                self._resolved.popitem(last=False)
-        else:
-            self._firing[key] = _Entry(alert, labels, partition)
-            self._resolved.pop(key, None)
-        return Change(alert, retired=retired)
-
-    def drop_partitions(self, partitions: Iterable[PartitionKey]) -> int:
-        """Forget the alerts of partitions this notifier no longer owns (not resolved)."""
-        gone = set(partitions)
-        keys = [k for k, e in self._firing.items() if e.partition in gone]
-        for key in keys:
-            del self._firing[key]
-        return len(keys)
-
-
-def change_payloads(
-    change: Change,
-    *,
-    now: datetime,
-    firing_ttl: timedelta,
-    runbook_base_url: str,
-    dashboard_base_url: str,
-) -> list[Payload]:
-    """The alerts to push for one change (none when stale)."""
-    if change.stale:
-        return []
-    out: list[Payload] = []
-    if change.retired is not None:
-        old_alert, old_labels = change.retired
-        out.append(
-            alert_payload(
-                old_alert,
-                now=now,
-                firing_ttl=firing_ttl,
-                runbook_base_url=runbook_base_url,
-                dashboard_base_url=dashboard_base_url,
-                labels=old_labels,
-                ends_at=change.alert.updated_at,
-            )
-        )
-    out.append(
-        alert_payload(
-            change.alert,
-            now=now,
-            firing_ttl=firing_ttl,
-            runbook_base_url=runbook_base_url,
-            dashboard_base_url=dashboard_base_url,
-        )
-    )
-    return out
-
-
-def decode_alert(raw: bytes | None) -> Alert | None:
-    """An alerts.v1 message value as an Alert, or None when it is not one."""
-    if raw is None:
-        return None
-    try:
-        return Alert.model_validate_json(raw)
-    except ValidationError:
-        return None
 
 
 # --------------------------------------------------------------------------- configuration

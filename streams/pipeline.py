@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from streams import topics
 from streams.models import Alert, AlertAck, DeadLetter, Event, Rollup
+from streams.routing import with_routing_labels
 from streams.rules.engine import RuleEngine
 from streams.validation import (
     INVALID_JSON,
@@ -53,21 +54,6 @@ class Output:
     valid: int = 0
     # (feed, seconds from event time to processing) for the latency histogram
     latencies: list[tuple[str, float]] = field(default_factory=list)
-
-
-#: Event fields copied into an alert's labels so Alertmanager can group and
-#: inhibit on them (a circuit outage inhibits that circuit's dark lights).
-ROUTING_FIELDS = ("circuit_id", "cabinet_id", "station_id", "enterprise_id", "route_id")
-
-
-def with_routing_labels(alert: Alert, event: Event) -> Alert:
-    """The alert with the routing context of the event that caused it."""
-    if alert.entity_id != event.entity_id:  # a group alert (circuit, district)
-        return alert
-    labels = {f: str(getattr(event, f)) for f in ROUTING_FIELDS if hasattr(event, f)}
-    if not labels or labels.items() <= alert.labels.items():
-        return alert
-    return alert.model_copy(update={"labels": {**labels, **alert.labels}})
 
 
 class Processor:

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from streams.models import Alert, AlertState, Severity
+from streams.routing import rule_runbook_url
 from streams.rules.timeutil import from_ms
 
 Record = dict[str, Any]
@@ -50,10 +51,6 @@ def parse_alert_id(value: str) -> tuple[str, str, int] | None:
     if not (sep and sep2 and rule and entity_id and _EPOCH_MS.fullmatch(started)):
         return None
     return rule, entity_id, int(started)
-
-
-def runbook_url(base_url: str, rule: str) -> str:
-    return f"{base_url.rstrip('/')}/{rule}.md"
 
 
 class AlertBook:
@@ -156,5 +153,5 @@ class AlertBook:
             value=record["value"],
             threshold=record["threshold"],
             summary=record["summary"],
-            runbook=runbook_url(self._base_url, rule),
+            runbook=rule_runbook_url(self._base_url, rule),
         )

@@ -9,17 +9,11 @@ import pytest
 from pydantic import Field
 
 from cityops.settings import ConfigurationError, load_settings
-from sinks.notifier import (
-    FiringSet,
-    NotifierConfig,
-    alert_labels,
-    alert_payload,
-    change_payloads,
-    dashboard_url,
-    decode_alert,
-    runbook_url,
-)
+from sinks.alert_payload import alert_payload, change_payloads, decode_alert
+from sinks.firing import FiringSet
+from sinks.notifier import NotifierConfig
 from streams.models import Alert
+from streams.routing import alert_labels, dashboard_url, runbook_url
 
 T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 NOW = datetime(2026, 11, 22, 10, 30, tzinfo=UTC)
@@ -105,7 +99,7 @@ def test_payload_of_a_firing_alert() -> None:
     assert annotations["state"] == "firing"
     assert "alert_id" not in payload["labels"]
     dash = urlsplit(annotations["dashboard_url"])
-    assert dash.path == "/d/cityops-gas"
+    assert dash.path == "/d/cityops-gas-en"
     assert parse_qs(dash.query)["var-district"] == ["Shinan"]
     assert payload["generatorURL"] == annotations["dashboard_url"]
 
@@ -140,7 +134,7 @@ def test_links() -> None:
         "https://b/gas.lel_high.md"
     )
     unknown = make_alert(rule="pipeline.something")
-    assert "/d/cityops-alerts?" in dashboard_url(unknown, "http://g")
+    assert "/d/cityops-alerts-en?" in dashboard_url(unknown, "http://g")
 
 
 def test_firing_set_lifecycle() -> None:

@@ -199,7 +199,7 @@ def test_alerts_routed_grouped_inhibited_resolved_and_counted(
                 assert annotations["alert_id"] == gas1.alert_id
                 assert annotations["runbook_url"].endswith("/gas.lel_high.md")
                 assert annotations["dashboard_url"].startswith(
-                    "http://grafana.test:3000/d/cityops-gas?"
+                    "http://grafana.test:3000/d/cityops-gas-en?"
                 )
                 assert annotations["summary"] == "gas.lel_high at det-1"
                 assert first["startsAt"].startswith(gas1.started_at.strftime("%Y-%m-%dT%H:%M:%S"))
