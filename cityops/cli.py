@@ -22,7 +22,7 @@ COMMAND_MODULES = (
     "streams.cli",  # worker, alerts, schemas
     "sinks.cli",  # sink, db, notify
     "dashboards.cli",  # dashboards
-    "cityops.status",  # status
+    "cityops.status.cli",  # status
     "cityops.bench.cli",  # bench
 )
 

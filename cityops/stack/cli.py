@@ -86,7 +86,8 @@ def _print_status(settings: Settings) -> None:
     """One frame of `cityops status` before stopping: what the run achieved."""
     import asyncio
 
-    from cityops.status import StatusSources, run_status
+    from cityops.status.cli import run_status
+    from cityops.status.collect import StatusSources
 
     sources = StatusSources.from_settings(settings, metrics_urls=[], use_database=True)
     try:

@@ -14,19 +14,18 @@ import pytest
 from prometheus_client import CollectorRegistry
 from rich.console import Console
 
-from cityops import status
 from cityops.metrics import LagMetrics, WorkerMetrics, serve, stop_serving
 from cityops.settings import get_settings
 from cityops.stack.alertmanager import EmbeddedAlertmanager
 from cityops.stack.process import free_port
-from cityops.status import (
+from cityops.status import cli as status_cli
+from cityops.status.collect import StatusSources, collect
+from cityops.status.render import render_status
+from cityops.status.snapshot import (
     OpenAlert,
     StatusSnapshot,
-    StatusSources,
     apply_metrics,
-    collect,
     parse_metrics,
-    render_status,
     with_rates,
 )
 from tests.fixtures.alertmanager import alertmanager  # noqa: F401 - fixture
@@ -152,7 +151,7 @@ def test_status_once_prints_a_frame(
     get_settings.cache_clear()
     try:
         parser = argparse.ArgumentParser(prog="cityops")
-        status.register(parser.add_subparsers(dest="command"))
+        status_cli.register(parser.add_subparsers(dest="command"))
         args = parser.parse_args(
             [
                 "status",
