@@ -35,6 +35,7 @@ from streams.windows.common import (
     EPOCH,
     ONLINE_WITHIN,
     PREVIOUS_FIX_WITHIN,
+    SNAPSHOT_EMIT_WITHIN,
     SNAPSHOT_MAX_AGE,
     WARM_INDOOR_C,
     WASTE_KINDS,
@@ -127,16 +128,16 @@ def _streetlight(
             end = bucket + window
             dark = city.is_dark(end - DARK_PROBE)
             snapshot: list[StreetlightStatus] = []
-            known = 0
+            newest: datetime | None = None
             for statuses in lights.values():
                 i = bisect_left(statuses, end, key=_ts)
                 if i == 0:
                     continue
-                known += 1
                 last = statuses[i - 1]
+                newest = last.ts if newest is None else max(newest, last.ts)
                 if last.ts >= end - SNAPSHOT_MAX_AGE:
                     snapshot.append(last)
-            if not known:
+            if newest is None or newest < end - SNAPSHOT_EMIT_WITHIN:
                 continue
             lit = sum(1 for s in snapshot if s.power_state in ("on", "dim") and s.fault is None)
             yield Rollup(

@@ -41,7 +41,10 @@ fields of the other feeds are None)
   detector_online_rate = online / known.
 - streetlight (a snapshot, emitted for every window of a district once one of
   its lights has a status with ts < bucket_end, up to the window holding the
-  latest event time seen; windows past it are skipped, not back-filled):
+  latest event time seen; windows past it are skipped, not back-filled; and only
+  while the district's newest status with ts < bucket_end is at least
+  bucket_end - 30 min (SNAPSHOT_EMIT_WITHIN): a silent district or an event-time
+  jump emits a bounded number of windows):
   per light the last status with ts < bucket_end, kept if ts >= bucket_end - 15 min;
   lights_reporting = kept lights; power_w_sum = sum of their power_w;
   if city.is_dark(bucket_end - 1 ms): lights_expected_lit = lights_reporting,
@@ -72,6 +75,7 @@ from streams.windows.common import (
     LIT_POWER_STATES,
     ONLINE_WITHIN,
     PREVIOUS_FIX_WITHIN,
+    SNAPSHOT_EMIT_WITHIN,
     SNAPSHOT_MAX_AGE,
     WARM_INDOOR_C,
     WASTE_KINDS,
@@ -95,6 +99,7 @@ __all__ = [
     "LIT_POWER_STATES",
     "ONLINE_WITHIN",
     "PREVIOUS_FIX_WITHIN",
+    "SNAPSHOT_EMIT_WITHIN",
     "SNAPSHOT_MAX_AGE",
     "WARM_INDOOR_C",
     "WASTE_KINDS",

@@ -26,6 +26,12 @@ ALARM_LEL_PCT = float(_THRESHOLDS.gas.lel_major_pct)
 ONLINE_WITHIN = timedelta(seconds=_THRESHOLDS.gas.offline_s)
 #: streetlight: lights report every 5 min; three missed reports make a status stale.
 SNAPSHOT_MAX_AGE = timedelta(minutes=15)
+#: streetlight: a district's snapshots stop this long after its newest status, until
+#: it reports again. Its stale windows (nothing reporting) still show for another
+#: 15 min, so a district going silent reads as 0 reporting on the dashboards; an
+#: event-time jump (a replay or device 32 days ahead made ~139k empty 1-minute
+#: roll-ups, issue 12) emits at most 30 windows per district, not one per minute.
+SNAPSHOT_EMIT_WITHIN = 2 * SNAPSHOT_MAX_AGE
 #: streetlight: darkness is probed just inside the window, at its last instant.
 DARK_PROBE = timedelta(milliseconds=1)
 #: heating: the northern-China indoor minimum of the heating season.

@@ -11,6 +11,7 @@ from streams.windows.common import (
     DARK_PROBE,
     DEFAULT_WINDOW,
     LIT_POWER_STATES,
+    SNAPSHOT_EMIT_WITHIN,
     SNAPSHOT_MAX_AGE,
     DarkClock,
     FeedName,
@@ -115,8 +116,16 @@ class StreetlightAggregator:
         # end of a stream would otherwise emit without bound).
         limit = min(horizon, data_end)
         while self._next is not None and self._next + self.window <= limit:
-            out.extend(self._snapshot(self._next))
+            snapshots = self._snapshot(self._next)
             self._next += self.window
+            if not snapshots:
+                # Every district is past SNAPSHOT_EMIT_WITHIN: so is each later window
+                # until a new status arrives, and every status not yet folded into a
+                # snapshot has its bucket in `_readings`. Jump there (an event-time
+                # jump costs one step, not one per minute of the gap).
+                ahead = [b for b in self._readings if b >= self._next]
+                self._next = min(ahead) if ahead else max(self._next, limit)
+            out.extend(snapshots)
         if self._next is not None and self._next < horizon:
             self._next = horizon
         for bucket in [b for b in self._readings if b + self.window <= horizon]:
@@ -124,6 +133,13 @@ class StreetlightAggregator:
         if self._closed is None or horizon > self._closed:
             self._closed = horizon
         return out
+
+    @staticmethod
+    def _recent(lights: dict[str, _Light], end: datetime) -> bool:
+        """Whether a district with nothing reporting had a status within
+        SNAPSHOT_EMIT_WITHIN of `end` (its lights are settled up to `end`)."""
+        since = end - SNAPSHOT_EMIT_WITHIN
+        return any(light.last is not None and light.last[0] >= since for light in lights.values())
 
     def _snapshot(self, bucket: datetime) -> list[Rollup]:
         end = bucket + self.window
@@ -144,6 +160,8 @@ class StreetlightAggregator:
                     lit += status[1]
                     power += status[2]
             if not known:
+                continue
+            if not reporting and not self._recent(lights, end):
                 continue
             out.append(
                 Rollup(

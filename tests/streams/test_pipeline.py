@@ -114,3 +114,17 @@ def test_a_failing_ack_is_dead_lettered() -> None:
     ok = orjson.dumps({"alert_id": "a:b:1", "by": "x", "at": iso_z(NIGHT)})
     out = make_processor(engine).handle_acks([ack_message(3, ok)])
     assert [(d.reason, d.offset) for d in out.deadletters] == [(PROCESSING_ERROR, 3)]
+
+
+def test_a_device_32_days_ahead_is_dead_lettered_and_moves_no_window() -> None:
+    """Beyond `max_future` of the worker's clock an event is out of bounds: it
+    goes to dead letters and neither its windows nor the watermark see it."""
+    processor = make_processor()
+    ahead = gas(60 * 24 * 32).model_dump(mode="json")
+    ahead["ts"] = iso_z(gas(60 * 24 * 32).ts)
+    out = processor.handle_feed([raw(0, orjson.dumps(ahead)), raw(1, gas_bytes(0, 1.0))])
+    assert [(d.reason, d.offset) for d in out.deadletters] == [("ts_out_of_bounds", 0)]
+    assert processor.windows.max_event_ts == gas(0).ts
+    out = processor.handle_feed([raw(2, gas_bytes(0.5, 1.0)), raw(3, gas_bytes(2, 1.0))])
+    assert processor.windows.late_dropped == 0
+    assert [(r.feed, r.bucket, r.readings) for r in out.rollups] == [("gas", NIGHT, 2)]

@@ -155,3 +155,52 @@ def test_windows_past_the_latest_event_are_skipped_not_backfilled() -> None:
     windows.add("streetlight.status.v1", light("l1", T0 + timedelta(hours=1, seconds=5)))
     later = windows.close_until(T0 + timedelta(hours=2))
     assert [r.bucket for r in later] == [T0 + timedelta(hours=1)]
+
+
+def test_an_event_time_jump_emits_a_bounded_number_of_windows() -> None:
+    """A replay (or device) jumping 32 days ahead made ~139k empty 1-minute
+    roll-ups (issue 12): each district's snapshots stop 30 min after its newest
+    status, and the aggregator steps over the gap instead of through it."""
+    from streams.windows import SNAPSHOT_EMIT_WITHIN, RollupWindows
+
+    windows = RollupWindows(NIGHT)
+    out = []
+    jump = timedelta(days=32)
+    events = [
+        light("l1", at(5)),
+        light("x1", at(6), district="d2"),
+        light("l1", at(65)),
+        light("l1", T0 + jump + timedelta(seconds=5)),
+        light("l1", T0 + jump + timedelta(seconds=70)),
+    ]
+    for event in events:
+        windows.add("streetlight.status.v1", event)
+        out += windows.close_ready()
+    out += windows.flush()
+    bound = SNAPSHOT_EMIT_WITHIN // timedelta(minutes=1)
+    before = [r for r in out if r.bucket < T0 + jump]
+    after = [r for r in out if r.bucket >= T0 + jump]
+    # d1: its two windows with data, then up to 30 empty minutes; d2 likewise from one
+    assert len([r for r in before if r.district == "d1"]) == 2 + bound - 1
+    assert len([r for r in before if r.district == "d2"]) == bound
+    assert max(r.bucket for r in before) < T0 + timedelta(minutes=bound + 1)
+    assert [(r.bucket, r.district, r.readings) for r in after] == [
+        (T0 + jump, "d1", 1),
+        (T0 + jump + timedelta(minutes=1), "d1", 1),
+    ]
+    assert windows.open_windows == 0
+
+
+def test_a_silent_district_shows_nothing_reporting_then_stops() -> None:
+    """While another district keeps reporting, a silent one reads 0 reporting once
+    its statuses are 15 min old, and has no windows once they are 30 min old."""
+    events: list[Event] = [light("x1", at(5), district="d2")]
+    events += [light("l1", at(60 * m + 5)) for m in range(45)]
+    rollups = roll(events)
+    d2 = [(r.bucket, r.lights_reporting) for r in rollups if r.district == "d2"]
+    assert d2[0] == (T0, 1)
+    assert d2[14] == (at(14 * 60), 1)  # ends 15 min after the status: still fresh
+    assert d2[15] == (at(15 * 60), 0)
+    assert d2[-1] == (at(29 * 60), 0)  # the last window within 30 min
+    assert len(d2) == 30
+    assert len([r for r in rollups if r.district == "d1"]) == 45
