@@ -140,16 +140,33 @@ def schema_state(conn: psycopg.Connection) -> tuple[int, Mode | None]:
     return int(row[0]), row[1]
 
 
-def _choose_mode(conn: psycopg.Connection) -> Mode:
+#: What a server with TimescaleDB installed but not loaded needs (its loader
+#: ends the session with FATAL "extension "timescaledb" must be preloaded").
+NOT_PRELOADED_HINT = (
+    "to use TimescaleDB, add shared_preload_libraries = 'timescaledb' to the server's "
+    "postgresql.conf (`cityops up` does it for its own cluster), restart it and migrate "
+    "a fresh database"
+)
+
+
+def _choose_mode(conn: psycopg.Connection, url: str) -> Mode:
     if not timescaledb_available(conn):
         return "postgresql"
+    # On a connection of its own: when the library is installed but not
+    # preloaded the server ends that session with FATAL, and the migration
+    # must go on, on `conn`, in plain PostgreSQL mode (issue 12: it kept using
+    # the closed connection and `make run` exited 1).
     try:
-        with conn.transaction():
-            conn.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
+        with psycopg.connect(url, autocommit=True) as probe:
+            probe.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
     except psycopg.Error as exc:
-        # Installed but not loaded (shared_preload_libraries): usable only after a
-        # server restart, so this database goes plain.
-        log.warning("timescaledb is installed but cannot be created (%s)", exc.diag.message_primary)
+        reason = exc.diag.message_primary or str(exc).strip() or type(exc).__name__
+        log.warning(
+            "timescaledb is installed but this server cannot create it (%s): using plain "
+            "PostgreSQL; %s",
+            reason,
+            NOT_PRELOADED_HINT,
+        )
         return "postgresql"
     return "timescaledb"
 
@@ -206,7 +223,7 @@ def migrate(
                     "CityOps at least as new as the one that migrated it"
                 )
             if mode is None:
-                mode = _choose_mode(conn)
+                mode = _choose_mode(conn, url)
             elif mode == "postgresql" and current < latest and timescaledb_available(conn):
                 log.warning(
                     "timescaledb is available, but this database was created in plain "

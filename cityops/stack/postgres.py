@@ -22,6 +22,13 @@ SUPERUSER = "cityops"
 DATABASE = "cityops"
 _UNPRIVILEGED = ("nobody", "nogroup")
 
+#: TimescaleDB runs its policies and continuous-aggregate refreshes as background
+#: workers, taken from `max_worker_processes`; its docs ask for at least
+#: max_background_workers + max_parallel_workers (8) + 1 + one per database, or
+#: jobs silently wait ("Configuration", timescaledb.max_background_workers).
+TIMESCALE_BACKGROUND_WORKERS = 8
+MAX_WORKER_PROCESSES = TIMESCALE_BACKGROUND_WORKERS + 8 + 8
+
 
 def postgres_bindir() -> Path:
     """The directory of `initdb` and `postgres`: Debian's newest, else PATH."""
@@ -38,6 +45,35 @@ def postgres_bindir() -> Path:
         "no PostgreSQL server found: install it (`apt-get install postgresql`, which "
         "`make run` does as root) or set CITYOPS_DATABASE_URL to an existing database"
     )
+
+
+def install_dirs(bindir: Path) -> tuple[Path, Path]:
+    """(sharedir, pkglibdir) of the PostgreSQL installation of `bindir`: where
+    extension control files and loadable libraries live. From its `pg_config`,
+    else Debian's layout (/usr/lib/postgresql/N/{bin,lib}, /usr/share/postgresql/N)."""
+    pg_config = bindir / "pg_config"
+    if pg_config.exists():
+        result = subprocess.run(
+            [str(pg_config), "--sharedir", "--pkglibdir"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        lines = result.stdout.split()
+        if result.returncode == 0 and len(lines) == 2:
+            return Path(lines[0]), Path(lines[1])
+    return Path("/usr/share/postgresql") / bindir.parent.name, bindir.parent / "lib"
+
+
+def timescaledb_installed(bindir: Path) -> bool:
+    """Whether this installation has TimescaleDB: its control file and its
+    loader library (what the Debian/RPM packages and `make install` put there).
+    The loader must be in shared_preload_libraries before CREATE EXTENSION can
+    succeed: without it the server ends the session with FATAL (issue 12)."""
+    sharedir, pkglibdir = install_dirs(bindir)
+    return (sharedir / "extension" / "timescaledb.control").is_file() and (
+        pkglibdir / "timescaledb.so"
+    ).is_file()
 
 
 def _as_server_user(argv: list[str]) -> list[str]:
@@ -63,12 +99,40 @@ def _chown_for_server(path: Path) -> None:
 
 
 class EmbeddedPostgres:
-    def __init__(self, state_dir: Path, port: int | None = None) -> None:
+    def __init__(
+        self, state_dir: Path, port: int | None = None, *, bindir: Path | None = None
+    ) -> None:
         self.root = (state_dir / "postgres").resolve()
         self.data_dir = self.root / "data"
         self.port = port or free_port()
-        self.bindir = postgres_bindir()
+        self.bindir = bindir or postgres_bindir()
+        #: Preload TimescaleDB when the installation has it, so the stack runs
+        #: real TimescaleDB wherever the machine has it (plain PostgreSQL otherwise).
+        self.timescaledb = timescaledb_installed(self.bindir)
         self.process: ManagedProcess | None = None
+
+    def server_settings(self) -> list[str]:
+        """The `-c name=value` settings the server starts with."""
+        settings = [
+            "listen_addresses=127.0.0.1",
+            "max_connections=100",
+            "shared_buffers=256MB",
+            # Sink batches are large, so WAL grows fast: fewer checkpoints.
+            "max_wal_size=2GB",
+            # Unknown GUCs with a dot are accepted as placeholders when the
+            # extension is absent.
+            "timescaledb.telemetry_level=off",
+        ]
+        if self.timescaledb:
+            settings += [
+                "shared_preload_libraries=timescaledb",
+                f"max_worker_processes={MAX_WORKER_PROCESSES}",
+                f"timescaledb.max_background_workers={TIMESCALE_BACKGROUND_WORKERS}",
+            ]
+        argv: list[str] = []
+        for setting in settings:
+            argv += ["-c", setting]
+        return argv
 
     @property
     def url(self) -> str:
@@ -127,24 +191,13 @@ class EmbeddedPostgres:
                     str(self.port),
                     "-k",
                     str(self.root),
-                    "-c",
-                    "listen_addresses=127.0.0.1",
-                    "-c",
-                    "max_connections=100",
-                    "-c",
-                    "shared_buffers=256MB",
-                    # Sink batches are large, so WAL grows fast: fewer checkpoints.
-                    "-c",
-                    "max_wal_size=2GB",
-                    "-c",
-                    "timescaledb.telemetry_level=off",
+                    *self.server_settings(),
                 ]
             ),
             log_path=log_path,
             # SIGINT = "fast" shutdown: roll back open transactions, then exit cleanly.
             stop_signal=signal.SIGINT,
         )
-        # Unknown GUCs with a dot are accepted as placeholders when the extension is absent.
         self.process.start()
         self._wait_ready(timeout)
         self._ensure_database()

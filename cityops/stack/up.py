@@ -83,7 +83,12 @@ def start_services(settings: Settings) -> tuple[Settings, Stack]:
             pg = EmbeddedPostgres(state_dir).start()
             stack.services.append(pg)
             overrides["database_url"] = pg.url
-            log.info("database: PostgreSQL %s, data in %s", pg.url, pg.data_dir)
+            log.info(
+                "database: PostgreSQL %s, data in %s%s",
+                pg.url,
+                pg.data_dir,
+                " (TimescaleDB preloaded)" if pg.timescaledb else "",
+            )
         else:
             log.info("database: external at %s", _redact(settings.database_url))
         settings = settings.model_copy(update=overrides)
@@ -118,6 +123,8 @@ def _migrate(settings: Settings) -> None:
         grafana_password=_secret(settings.grafana_password),
     )
     log.info("database schema: %s", result.message())
+    # The one line an operator (and issue 12's acceptance check) looks for.
+    print(f"storage mode: {result.mode}", flush=True)
 
 
 def _secret(value: object) -> str | None:
