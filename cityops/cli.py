@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "dashboards.cli",  # dashboards
     "cityops.status.cli",  # status
     "cityops.bench.cli",  # bench
+    "cityops.report.cli",  # report
 )
 
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages CityOps uses: Prometheus (with promtool) and
-# Alertmanager, PostgreSQL when the image lacks it, and Node.js for the PGlite
-# TimescaleDB of the tests. Needs root (CI runs as root); without root it only
+# Alertmanager, PostgreSQL when the image lacks it, Node.js for the PGlite
+# TimescaleDB of the tests, and headless Chromium with a CJK font for the monthly
+# report's PDF (`cityops report`). Needs root (CI runs as root); without root it only
 # says what is missing.
 set -euo pipefail
 need=()
@@ -11,6 +12,10 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 # Node.js runs PGlite+TimescaleDB (tools/pglite), the real TimescaleDB of the tests.
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
+# Chromium prints the monthly report to PDF (and its tests screenshot it); the report
+# is Chinese first, and without a CJK font every character renders as a box.
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+fc-list :lang=zh 2>/dev/null | grep -q . || need+=(fonts-wqy-microhei)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi
