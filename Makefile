@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 PROFILE ?= small
 DURATION ?= 60
 
-.PHONY: run test install system-deps lint typecheck unit integration dashboards clean
+.PHONY: run test install system-deps lint layers typecheck unit integration dashboards clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +31,11 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-test: install system-deps lint typecheck
+# Layers import downward only: the contract is in pyproject.toml ([tool.importlinter]).
+layers: install
+	$(BIN)/lint-imports
+
+test: install system-deps lint layers typecheck
 	$(BIN)/pytest
 
 clean:

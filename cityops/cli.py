@@ -12,13 +12,13 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from cityops.settings import ConfigurationError
+from cityops.base.settings import ConfigurationError
 
 #: Modules that contribute sub-commands, in help order.
 COMMAND_MODULES = (
     "cityops.stack.cli",  # up
     "sensors_sim.cli",  # simulate
-    "sensors_sim.scenario_cli",  # record, replay, scenario
+    "cityops.scenarios.cli",  # record, replay, scenario
     "streams.cli",  # worker, alerts, schemas
     "sinks.cli",  # sink, db, notify
     "dashboards.cli",  # dashboards

@@ -1,4 +1,4 @@
-"""The alert thresholds the dashboards draw, read from `streams/rules/thresholds.toml`.
+"""The alert thresholds the dashboards draw, read from `cityops/base/thresholds.toml`.
 
 The rules and the dashboards show the same numbers because both read that file
 (its defaults: the dashboards are generated once, not per deployment, so a
@@ -7,7 +7,7 @@ The rules and the dashboards show the same numbers because both read that file
 
 from __future__ import annotations
 
-from streams.rules.thresholds import load_thresholds
+from cityops.base.thresholds import load_thresholds
 
 _THRESHOLDS = load_thresholds()
 

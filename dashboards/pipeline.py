@@ -1,6 +1,6 @@
 """Pipeline health (Prometheus): throughput, dead letters, latency, sink rate, consumer lag.
 
-Metric names come from `cityops/metrics.py`.
+Metric names come from `cityops/base/metrics.py`.
 """
 
 from __future__ import annotations

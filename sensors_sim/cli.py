@@ -1,4 +1,4 @@
-"""`cityops simulate` (record, replay and scenario live in `sensors_sim.scenario_cli`).
+"""`cityops simulate` (record, replay and scenario live in `cityops.scenarios.cli`).
 
 cityops simulate --profile qingdao --duration 3600 --rate 5000
 cityops simulate --incident '{"kind": "gas_leak", "entity_id": "GD-shinan-00001", "at_s": 60}'
@@ -20,10 +20,10 @@ from typing import Any
 import yaml
 from prometheus_client import CollectorRegistry
 
-from cityops.metrics import SimulatorMetrics, serve
-from cityops.settings import get_settings
+from cityops.base.city.profiles import PROFILES, UnknownProfileError, load_profile
+from cityops.base.metrics import SimulatorMetrics, serve
+from cityops.base.settings import get_settings
 from sensors_sim.incidents import Incident, IncidentError, incident_from_dict
-from sensors_sim.profiles import PROFILES, UnknownProfileError, load_profile
 from sensors_sim.simulate import run_simulation
 
 

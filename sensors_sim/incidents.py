@@ -29,12 +29,12 @@ from pydantic import (
     model_validator,
 )
 
-from sensors_sim.layout import Zone
+from cityops.base.city.layout import Zone
 
 if TYPE_CHECKING:
-    from sensors_sim.profiles import CityProfile
+    from cityops.base.city.profiles import CityProfile
 
-# The rule thresholds of streams/rules/thresholds.toml that decide whether an
+# The rule thresholds of cityops/base/thresholds.toml that decide whether an
 # incident of a given size is expected to alert (kept here as plain numbers so
 # the simulator does not import the stream processor).
 LEL_MAJOR, LEL_CRITICAL = 25.0, 50.0

@@ -7,7 +7,7 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from sensors_sim.profiles import PROFILES, load_profile
+from cityops.base.city.profiles import PROFILES, load_profile
 from sensors_sim.simulation import Simulation
 
 

@@ -44,8 +44,8 @@ from zoneinfo import ZoneInfo
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from cityops.base.city.profiles import PROFILES, CityProfile, load_profile
 from sensors_sim.incidents import Incident, IncidentError, incident_from_dict
-from sensors_sim.profiles import PROFILES, CityProfile, load_profile
 from sensors_sim.simulation import Simulation
 from sensors_sim.wire import SimEvent
 

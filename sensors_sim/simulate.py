@@ -23,11 +23,11 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from cityops.metrics import SimulatorMetrics
-from cityops.settings import Settings
+from cityops.base.city.profiles import CityProfile, load_profile
+from cityops.base.metrics import SimulatorMetrics
+from cityops.base.settings import Settings
 from sensors_sim.incidents import Incident
 from sensors_sim.producer import batching_producer
-from sensors_sim.profiles import CityProfile, load_profile
 from sensors_sim.progress import LiveCounter
 from sensors_sim.simulation import Simulation
 from sensors_sim.wire import to_ms

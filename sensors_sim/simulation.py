@@ -17,13 +17,13 @@ import heapq
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 
+from cityops.base.city.profiles import CityProfile
 from sensors_sim.feeds.base import Feed
 from sensors_sim.feeds.fleet import FleetFeed
 from sensors_sim.feeds.gas import GasFeed
 from sensors_sim.feeds.heating import HeatingFeed
 from sensors_sim.feeds.streetlight import StreetlightFeed
 from sensors_sim.incidents import Incident, IncidentError
-from sensors_sim.profiles import CityProfile
 from sensors_sim.wire import SimEvent, TsFormatter, from_ms, to_ms
 
 

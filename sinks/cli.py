@@ -8,7 +8,7 @@ import importlib
 import importlib.util
 import sys
 
-from cityops.settings import ConfigurationError, get_settings
+from cityops.base.settings import ConfigurationError, get_settings
 
 
 def _database_url() -> str:

@@ -38,8 +38,8 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 from prometheus_client import CollectorRegistry
 
-from cityops.metrics import LagMetrics, NotifierMetrics, consumer_lag, serve, stop_serving
-from cityops.settings import ConfigurationError, Settings
+from cityops.base.metrics import LagMetrics, NotifierMetrics, consumer_lag, serve, stop_serving
+from cityops.base.settings import ConfigurationError, Settings
 from sinks.alert_payload import Payload, alert_payload, change_payloads, decode_alert
 from sinks.firing import FiringSet
 from streams import topics

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import signal
 
-from cityops.settings import get_settings, load_settings
+from cityops.base.settings import get_settings, load_settings
 from sinks.notifier import NotifierConfig, run_notifier
 
 

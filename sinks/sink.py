@@ -26,9 +26,9 @@ from aiokafka.errors import KafkaError
 from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 
-from cityops.metrics import SinkMetrics, serve
-from cityops.settings import ConfigurationError, Settings
-from cityops.stack.topics import ensure_topics
+from cityops.base.kafka_admin import ensure_topics
+from cityops.base.metrics import SinkMetrics, serve
+from cityops.base.settings import ConfigurationError, Settings
 from sinks.migrate import migrate
 from sinks.writer import Batch, Writer
 from streams import topics
@@ -276,7 +276,7 @@ async def run_sink(
     serve(registry, settings.metrics_port_sink, settings.metrics_host)
     await asyncio.to_thread(migrate, settings.database_url)
     # Topics with the configured partitions, not the broker's auto-create default.
-    await ensure_topics(settings)
+    await ensure_topics(settings, topics.ALL_TOPICS)
 
     installed: list[signal.Signals] = []
     if stop is None:

@@ -13,7 +13,7 @@ transition), so they always use the parameterised INSERT path.
 
 SQL is parameterised; identifiers are composed with `psycopg.sql`.
 
-Measured with `python -m sinks.bench` (2 cores shared, PostgreSQL 15, megacity
+Measured with `python -m cityops.bench.sink` (2 cores shared, PostgreSQL 15, megacity
 feed mix, 500k rows): binary COPY + staging 95k rows/s at 5,000-row batches,
 121k at 10,000, 141k at 50,000; a full replay (every row a conflict) 146-220k;
 `insert` mode 19k rows/s at 5,000. Direct COPY first (2026-11-23, same

@@ -19,9 +19,9 @@ from collections.abc import AsyncIterator, MutableMapping
 import faust
 from prometheus_client import CollectorRegistry
 
-from cityops.metrics import WorkerMetrics, serve
-from cityops.settings import Settings
-from cityops.stack.topics import ensure_topics
+from cityops.base.kafka_admin import ensure_topics
+from cityops.base.metrics import WorkerMetrics, serve
+from cityops.base.settings import Settings
 from streams import topics
 from streams.outputs import build_processor, count_output, output_records
 from streams.pipeline import Output, RawMessage
@@ -129,7 +129,7 @@ def run_worker(settings: Settings) -> int:
     # a broker's auto-creation would use its own default (4 on Kafka in compose).
     loop = asyncio.new_event_loop()
     try:
-        loop.run_until_complete(ensure_topics(settings))
+        loop.run_until_complete(ensure_topics(settings, topics.ALL_TOPICS))
     finally:
         loop.close()
     registry = CollectorRegistry()

@@ -6,7 +6,7 @@ import argparse
 import asyncio
 from datetime import UTC, datetime
 
-from cityops.settings import get_settings
+from cityops.base.settings import get_settings
 from streams import topics
 
 

@@ -70,8 +70,8 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from aiokafka.partitioner import DefaultPartitioner
 from prometheus_client import CollectorRegistry
 
-from cityops.metrics import LagMetrics, WorkerMetrics, consumer_lag, serve
-from cityops.settings import ConfigurationError, Settings
+from cityops.base.metrics import LagMetrics, WorkerMetrics, consumer_lag, serve
+from cityops.base.settings import ConfigurationError, Settings
 from streams import topics
 from streams.outputs import build_processor, count_output, output_records
 from streams.pipeline import Output, RawMessage
@@ -105,7 +105,7 @@ CHANGELOG_SUFFIX = "-rules-state-changelog"
 # 10). A batch keeps thousands of state dicts alive until its flush, so with the
 # defaults they are promoted into the old generations and set off full
 # collections that traverse every roll-up window object: 20-25 % of the
-# processing CPU on megacity (`python -m streams.perf`, gc callbacks: 3.5 s of
+# processing CPU on megacity (`python -m cityops.bench.processing`, gc callbacks: 3.5 s of
 # GC in ~13 s, 16 full collections of ~170 ms in 120 s of event time). With
 # these, ~1 s and no full collection; memory is unchanged (nothing here relies
 # on the collector: state is freed by reference counting).

@@ -9,13 +9,13 @@ from collections.abc import Iterator, MutableMapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from cityops.metrics import WorkerMetrics
-from cityops.settings import Settings
-from sensors_sim.profiles import load_profile
+from cityops.base.city.profiles import load_profile
+from cityops.base.metrics import WorkerMetrics
+from cityops.base.settings import Settings
+from cityops.base.thresholds import load_thresholds
 from streams import topics
 from streams.pipeline import Output, Processor
 from streams.rules.engine import RuleEngine
-from streams.rules.thresholds import load_thresholds
 from streams.state import BufferedJsonStore
 from streams.windows import RollupWindows
 

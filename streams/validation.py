@@ -220,7 +220,7 @@ def decode_within(
     # RFC 8259: with a repeated name "the behavior of software that receives
     # such an object is unpredictable"; pydantic keeps the last value, another
     # consumer of the topic may keep the first. The comma count clears a normal
-    # message in ~0.1 µs (streams.perf, issue 12 note).
+    # message in ~0.1 µs (cityops.bench.processing, issue 12 note).
     if raw.count(b",") != _UNIQUE_COMMAS[topic] and (name := repeated_member(raw)):
         return _duplicate(name)
     ts = event.ts

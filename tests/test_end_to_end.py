@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from cityops.settings import Settings
-from sensors_sim.profiles import load_profile
+from cityops.base.city.profiles import load_profile
+from cityops.base.settings import Settings
 from sensors_sim.simulation import Simulation
 from sinks.migrate import migrate
 from streams import topics

@@ -15,10 +15,10 @@ from datetime import datetime, timedelta
 import psycopg
 import pytest
 
-from cityops.settings import Settings
+from cityops.base.city.profiles import load_profile
+from cityops.base.settings import Settings
 from dashboards.queries import SqlQuery, iter_sql_targets
 from sensors_sim.incidents import Incident
-from sensors_sim.profiles import load_profile
 from sensors_sim.simulation import Simulation
 from sinks.migrate import GRAFANA_ROLE, migrate
 from sinks.recompute import recompute_rollups

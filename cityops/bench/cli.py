@@ -9,11 +9,11 @@ import math
 from pathlib import Path
 from typing import Any
 
+from cityops.base.city.profiles import PROFILES
+from cityops.base.settings import get_settings
 from cityops.bench.harness import run_bench
 from cityops.bench.options import BenchOptions
 from cityops.bench.report import print_report, print_summary, summarize
-from cityops.settings import get_settings
-from sensors_sim.profiles import PROFILES
 
 
 # --- CLI ------------------------------------------------------------------------------
@@ -43,7 +43,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.set_defaults(handler=_bench)
     subs = p.add_subparsers(dest="bench_command", metavar="sink")
-    s = subs.add_parser("sink", help="rows/s the sink's writer stores (sinks.bench)")
+    s = subs.add_parser("sink", help="rows/s the sink's writer stores (cityops.bench.sink)")
     s.add_argument("--rows", type=int, default=500_000)
     s.add_argument("--batch-size", type=int, action="append", default=None)
     s.add_argument("--json", type=Path, dest="sink_json", help="write the results as JSON")
@@ -60,7 +60,7 @@ def _rate(text: str) -> float:
 
 
 def _bench_sink(args: argparse.Namespace) -> int:
-    from sinks.bench import bench_sink
+    from cityops.bench.sink import bench_sink
 
     settings = get_settings()
     results = [

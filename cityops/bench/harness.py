@@ -12,13 +12,13 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
+from cityops.base.city.profiles import load_profile
+from cityops.base.settings import Settings
 from cityops.bench.options import BenchOptions, natural_rate
 from cityops.bench.reference import run_reference
 from cityops.bench.report import machine_info, ratios
 from cityops.bench.run import run_cityops
 from cityops.bench.stack import bench_stack
-from cityops.settings import Settings
-from sensors_sim.profiles import load_profile
 
 
 def run_bench(

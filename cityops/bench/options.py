@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from sensors_sim.profiles import CityProfile
+from cityops.base.city.profiles import CityProfile
 
 #: Flat-out runs plan this much event time per wall second (more than any run reaches;
 #: the simulator simply ends later than planned event time when it is slower).

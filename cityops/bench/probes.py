@@ -9,9 +9,9 @@ import time
 import orjson
 import psycopg
 
+from cityops.base.city.profiles import CityProfile
 from cityops.bench.report import percentiles
 from sensors_sim.incidents import GasLeak
-from sensors_sim.profiles import CityProfile
 from sensors_sim.simulate import Producer
 
 PROBE_LEL = 25.0

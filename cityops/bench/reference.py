@@ -23,14 +23,14 @@ import psycopg
 from prometheus_client import CollectorRegistry
 from psycopg import sql
 
+from cityops.base.city.profiles import CityProfile, load_profile
+from cityops.base.metrics import SimulatorMetrics
+from cityops.base.settings import Settings, get_settings
 from cityops.bench.options import BenchOptions, plan
 from cityops.bench.procfs import ProcessUsage
 from cityops.bench.sampling import LagProbe, Sample, produce_and_sample, rate_between
-from cityops.metrics import SimulatorMetrics
-from cityops.settings import Settings, get_settings
 from cityops.stack.process import ManagedProcess, StackError
 from cityops.stack.up import settings_env
-from sensors_sim.profiles import CityProfile, load_profile
 from sensors_sim.simulate import run_simulation
 from streams import topics
 
@@ -46,7 +46,7 @@ def run_reference(
     options: BenchOptions,
 ) -> dict[str, Any]:
     """Produce the same load to fresh topics and consume it with a reference consumer."""
-    from cityops.stack.topics import ensure_topics
+    from cityops.base.kafka_admin import ensure_topics
     from sinks.migrate import migrate
 
     prefix = f"{settings.topic_prefix}{mode}."
@@ -244,9 +244,9 @@ async def _baseline(
     """One consumer per feed, one event at a time: validate, rules, one INSERT per event."""
     from aiokafka import AIOKafkaConsumer
 
+    from cityops.base.thresholds import load_thresholds
     from sinks.writer import ALERT_HISTORY, TABLE_BY_TOPIC
     from streams.rules.engine import RuleEngine
-    from streams.rules.thresholds import load_thresholds
     from streams.validation import Rejection, decode
 
     assert settings.database_url

@@ -16,6 +16,9 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
+from cityops.base.city.profiles import CityProfile
+from cityops.base.metrics import SimulatorMetrics
+from cityops.base.settings import Settings
 from cityops.bench.options import BenchOptions, plan
 from cityops.bench.probes import (
     PROBE_POLL_S,
@@ -29,12 +32,9 @@ from cityops.bench.procfs import ProcessUsage
 from cityops.bench.report import percentiles
 from cityops.bench.sampling import LagProbe, Sample, lag_at, lag_bounded, produce_and_sample, scrape
 from cityops.bench.stack import service_pids, wait_ready
-from cityops.metrics import SimulatorMetrics
-from cityops.settings import Settings
 from cityops.stack.process import StackError
 from cityops.stack.up import Stack, start_pipeline
 from sensors_sim.incidents import Incident
-from sensors_sim.profiles import CityProfile
 from sensors_sim.simulate import kafka_producer, run_simulation
 from streams import topics
 

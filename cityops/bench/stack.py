@@ -14,9 +14,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from cityops.settings import Settings
+from cityops.base.settings import Settings
 from cityops.stack.process import ManagedProcess, StackError
 from cityops.stack.up import Stack, pick_metrics_ports
+from streams import topics
 
 log = logging.getLogger("cityops.bench")
 
@@ -29,9 +30,9 @@ def bench_stack(settings: Settings) -> Iterator[tuple[Settings, Stack, Callable[
     Not `start_services`: it also starts Prometheus and Alertmanager when
     installed, which only add load to a 2-core machine during a benchmark.
     """
+    from cityops.base.kafka_admin import ensure_topics
     from cityops.stack.broker import EmbeddedBroker
     from cityops.stack.postgres import EmbeddedPostgres
-    from cityops.stack.topics import ensure_topics
     from sinks.migrate import migrate
 
     tmp = Path(tempfile.mkdtemp(prefix="cityops-bench-"))
@@ -60,7 +61,7 @@ def bench_stack(settings: Settings) -> Iterator[tuple[Settings, Stack, Callable[
             update["database_url"] = pg.url
         settings = settings.model_copy(update=update)
         stack.settings = settings
-        asyncio.run(ensure_topics(settings))
+        asyncio.run(ensure_topics(settings, topics.ALL_TOPICS))
         assert settings.database_url
         migrate(settings.database_url)
         base_url = settings.database_url

@@ -7,7 +7,7 @@ import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from cityops.settings import ConfigurationError, get_settings
+from cityops.base.settings import ConfigurationError, get_settings
 
 MONTH_FORMAT = "YYYY-MM"
 

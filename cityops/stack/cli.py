@@ -6,7 +6,7 @@ import argparse
 import logging
 import time
 
-from cityops.settings import STACK_ENV_FILE, Settings, load_settings
+from cityops.base.settings import STACK_ENV_FILE, Settings, load_settings
 from cityops.stack.process import StackError
 from cityops.stack.up import (
     ignoring_stop_signals,

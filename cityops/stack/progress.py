@@ -9,7 +9,7 @@ import psycopg
 from rich.console import Console
 from rich.table import Table
 
-from cityops.settings import Settings
+from cityops.base.settings import Settings
 
 TABLES = (
     "gas_detector_readings",

@@ -21,11 +21,12 @@ from pathlib import Path
 from types import FrameType
 from typing import Protocol
 
-from cityops.settings import ENV_PREFIX, STACK_ENV_FILE, Settings
+from cityops.base.kafka_admin import ensure_topics
+from cityops.base.settings import ENV_PREFIX, STACK_ENV_FILE, Settings
 from cityops.stack.broker import EmbeddedBroker
 from cityops.stack.postgres import EmbeddedPostgres
 from cityops.stack.process import ManagedProcess, StackError, free_port
-from cityops.stack.topics import ensure_topics
+from streams import topics
 
 log = logging.getLogger("cityops.up")
 
@@ -93,7 +94,7 @@ def start_services(settings: Settings) -> tuple[Settings, Stack]:
             log.info("database: external at %s", _redact(settings.database_url))
         settings = settings.model_copy(update=overrides)
         stack.settings = settings
-        asyncio.run(ensure_topics(settings))
+        asyncio.run(ensure_topics(settings, topics.ALL_TOPICS))
         _migrate(settings)
         _start_monitoring(settings, stack)
     except BaseException:

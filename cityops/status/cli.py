@@ -10,7 +10,7 @@ import aiohttp
 from rich.console import Console
 from rich.live import Live
 
-from cityops.settings import get_settings
+from cityops.base.settings import get_settings
 from cityops.status.collect import StatusSources, collect
 from cityops.status.render import render_status
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from cityops.settings import Settings
+from cityops.base.settings import Settings
 from cityops.status.snapshot import (
     NEWEST_ALERTS,
     Clock,

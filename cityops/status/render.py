@@ -9,9 +9,9 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from cityops.base.thresholds import load_thresholds
 from cityops.status.snapshot import SEVERITIES, StatusSnapshot
 from streams import topics
-from streams.rules.thresholds import load_thresholds
 
 SEVERITY_STYLE = {
     "critical": "bold red",

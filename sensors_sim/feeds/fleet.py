@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import orjson
 from shapely import LineString, Point
 
+from cityops.base.city.geo import Polyline
+from cityops.base.city.profiles import CityProfile
 from sensors_sim.feeds.base import Feed, Heartbeats, Noise, Tick, seeded
 from sensors_sim.feeds.fleet_motion import (
     Plan,
@@ -26,7 +28,6 @@ from sensors_sim.feeds.fleet_motion import (
     loop_path,
     shuttle,
 )
-from sensors_sim.geo import Polyline
 from sensors_sim.incidents import (
     Idling,
     IllegalDumping,
@@ -37,7 +38,6 @@ from sensors_sim.incidents import (
     nearest_zone,
     zone_centre,
 )
-from sensors_sim.profiles import CityProfile
 from streams import topics
 
 PERIOD_MS = 10_000

@@ -16,7 +16,7 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sensors_sim.geo import Polyline
+from cityops.base.city.geo import Polyline
 
 MIN_SPEED_KMH, MAX_SPEED_KMH = 15.0, 40.0
 STOP_MIN_S, STOP_MAX_S = 60, 300  # collection stops: far below the 10 min idle rule

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import orjson
 
+from cityops.base.city.profiles import CityProfile
 from sensors_sim.feeds.base import Feed, Heartbeats, Noise, Tick, ms, seeded, windows_at
 from sensors_sim.incidents import DetectorFault, DetectorSilent, GasLeak, Incident, IncidentError
-from sensors_sim.profiles import CityProfile
 from streams import topics
 
 PERIOD_MS = 60_000

@@ -14,6 +14,7 @@ from datetime import datetime
 
 import orjson
 
+from cityops.base.city.profiles import CityProfile
 from sensors_sim.feeds.base import Feed, Heartbeats, Noise, Tick, seeded, windows_at
 from sensors_sim.incidents import (
     BurstPipe,
@@ -24,7 +25,6 @@ from sensors_sim.incidents import (
     StationSilent,
     SupplyTempLow,
 )
-from sensors_sim.profiles import CityProfile
 from streams import topics
 
 PERIOD_MS = 60_000

@@ -18,6 +18,7 @@ from datetime import date, datetime
 import numpy as np
 import orjson
 
+from cityops.base.city.profiles import CityProfile
 from sensors_sim.feeds.base import Feed, Heartbeats, Noise, Tick, seeded, windows_at
 from sensors_sim.incidents import (
     CabinetStorm,
@@ -26,7 +27,6 @@ from sensors_sim.incidents import (
     Incident,
     LampDark,
 )
-from sensors_sim.profiles import CityProfile
 from streams import topics
 
 PERIOD_MS = 300_000

@@ -1,6 +1,6 @@
 """What the rules need to know about the city, as a protocol.
 
-The rules never import the simulator: `sensors_sim.profiles.CityProfile`
+The rules never import the simulator: `cityops.base.city.profiles.CityProfile`
 satisfies this protocol, and tests may pass any small object that does.
 Distances are metres on a local projection around the city centre
 (equirectangular: at city scale the error is well under 1 %, far below the

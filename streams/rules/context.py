@@ -6,9 +6,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from cityops.base.thresholds import Thresholds
 from streams.rules.city import CityContext
 from streams.rules.lifecycle import AlertBook, Record
-from streams.rules.thresholds import Thresholds
 from streams.rules.timeutil import from_ms
 
 
@@ -38,12 +38,12 @@ def _sun_is_dark_ms(city: CityContext) -> Callable[[int], bool] | None:
     """The simulator's `CityProfile.is_dark(ts)` is `SunClock.is_dark_ms(to_ms(ts))`:
     asking the clock in ms directly skips a datetime -> ms conversion per call (and
     the datetime the district rule made only for it): `SunClock.is_dark` was 5 % of
-    the megacity processing time (pyinstrument on `python -m streams.perf`; 1.3 %
+    the megacity processing time (pyinstrument on `python -m cityops.bench.processing`; 1.3 %
     as `is_dark_ms` after). Only for that exact method, so a city that answers
     otherwise (a test double, a subclass) is asked as it always was."""
     method = getattr(type(city), "is_dark", None)
     if getattr(method, "__qualname__", None) != "CityProfile.is_dark" or (
-        getattr(method, "__module__", None) != "sensors_sim.profiles"
+        getattr(method, "__module__", None) != "cityops.base.city.profiles"
     ):
         return None
     fast = getattr(getattr(city, "sun", None), "is_dark_ms", None)

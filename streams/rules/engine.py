@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from cityops.base.thresholds import Thresholds
 from streams import topics
 from streams.models import (
     MODEL_BY_TOPIC,
@@ -36,7 +37,6 @@ from streams.rules.city import CityContext
 from streams.rules.context import RuleContext
 from streams.rules.entity import State, is_stale
 from streams.rules.lifecycle import parse_alert_id
-from streams.rules.thresholds import Thresholds
 from streams.rules.timeutil import seconds_ms, to_ms
 
 #: The watermark record of each feed, `wm:<feed>`, built once rather than per event.
@@ -84,7 +84,7 @@ class RuleEngine:
         # and no functools.partial per event: per-event overhead of the engine.
         at = to_ms(event.ts)
         alerts: list[Alert]
-        # by share of the megacity traffic: gas 53 %, streetlights 32 % (streams.perf)
+        # by share of the megacity traffic: gas 53 %, streetlights 32 % (cityops.bench.processing)
         if isinstance(event, GasDetectorReading):
             online = self._proves_online("gas", at)
             alerts = self._on_entity("gas", catalog.GAS, event.detector_id, event, at, online)

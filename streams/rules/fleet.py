@@ -3,11 +3,11 @@ fleet.speeding."""
 
 from __future__ import annotations
 
+from cityops.base.thresholds import FleetThresholds
 from streams.models import Alert, FleetGpsFix
 from streams.rules.context import RuleContext
 from streams.rules.entity import State, held_since, is_stale
 from streams.rules.lifecycle import AlertBook, Subject
-from streams.rules.thresholds import FleetThresholds
 from streams.rules.timeutil import seconds_ms, to_ms
 
 OFF_ROUTE = "fleet.off_route"

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from cityops.base.thresholds import GasThresholds
 from streams.models import Alert, GasDetectorReading, Severity, iso_z
 from streams.rules.context import RuleContext
 from streams.rules.entity import State, is_stale
 from streams.rules.lifecycle import AlertBook, Subject
 from streams.rules.offline import fire_offline
-from streams.rules.thresholds import GasThresholds
 from streams.rules.timeutil import from_ms, seconds_ms, to_ms
 
 LEL_HIGH = "gas.lel_high"

@@ -3,12 +3,12 @@ heating.supply_temp_low and heating.station_offline."""
 
 from __future__ import annotations
 
+from cityops.base.thresholds import HeatingThresholds
 from streams.models import Alert, HeatingStationReading, iso_z
 from streams.rules.context import RuleContext
 from streams.rules.entity import State, held_since, is_stale
 from streams.rules.lifecycle import AlertBook, Subject
 from streams.rules.offline import fire_offline
-from streams.rules.thresholds import HeatingThresholds
 from streams.rules.timeutil import from_ms, seconds_ms, to_ms
 
 INDOOR_COLD = "heating.indoor_cold"

@@ -27,7 +27,7 @@ class Subject(NamedTuple):
     A NamedTuple, not a frozen dataclass: every reading builds one (before the
     rules know whether anything fires), and a frozen dataclass's __init__ sets
     each field through object.__setattr__: ~5 % of the megacity processing
-    time (py-spy on `python -m streams.perf`)."""
+    time (py-spy on `python -m cityops.bench.processing`)."""
 
     entity_type: str
     entity_id: str
@@ -60,7 +60,7 @@ class AlertBook:
     book is slotted. Rules test `rule in book.open` before building a `resolve`
     summary: nearly every reading resolves nothing, yet each built its f-string
     (gas alone: `resolve` calls 3.5 % of the megacity processing time, plus the
-    f-strings in the callers; pyinstrument on `python -m streams.perf`)."""
+    f-strings in the callers; pyinstrument on `python -m cityops.bench.processing`)."""
 
     __slots__ = ("_base_url", "emitted", "open")
 

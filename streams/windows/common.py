@@ -7,8 +7,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol, TypeVar
 
+from cityops.base.thresholds import load_thresholds
 from streams.models import Event, Rollup
-from streams.rules.thresholds import load_thresholds
 
 FeedName = Literal["gas", "streetlight", "heating", "fleet"]
 
@@ -17,7 +17,7 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 DEFAULT_WINDOW = timedelta(minutes=1)
 DEFAULT_ALLOWED_LATENESS = timedelta(seconds=10)
 
-#: The rules' default thresholds (streams/rules/thresholds.toml): the roll-ups count
+#: The rules' default thresholds (cityops/base/thresholds.toml): the roll-ups count
 #: against the same numbers the alerts fire on.
 _THRESHOLDS = load_thresholds()
 #: gas: first alarm level of `gas.lel_high` (DESIGN.md, alert rules).

@@ -43,11 +43,11 @@ def test_expressions_are_language_independent() -> None:
 
 
 def test_metric_names_exist_in_cityops_metrics() -> None:
-    source = Path("cityops/metrics.py").read_text(encoding="utf-8")
+    source = Path("cityops/base/metrics.py").read_text(encoding="utf-8")
     for name, expr in _expressions("en"):
         for metric in METRIC_PREFIX.findall(expr):
             base = re.sub(r"_bucket$", "", metric)
-            assert f'"{base}"' in source, f"{name}: {metric} is not in cityops/metrics.py"
+            assert f'"{base}"' in source, f"{name}: {metric} is not in cityops/base/metrics.py"
 
 
 @pytest.mark.skipif(PROMTOOL is None, reason="promtool not installed (Debian package prometheus)")

@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
+from cityops.base.city.profiles import CityProfile, load_profile
 from sensors_sim.incidents import (
     KINDS,
     ExpectedAlert,
     IncidentError,
     incident_from_dict,
 )
-from sensors_sim.profiles import CityProfile, load_profile
 from sensors_sim.simulation import Simulation
 from sensors_sim.wire import SimEvent, to_ms
 from streams import topics

@@ -12,10 +12,10 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from cityops.scenarios.run import observe, worker_process
 from cityops.stack.broker import EmbeddedBroker
 from sensors_sim.record import RecordedMessage, read_recording, record, write_recording
 from sensors_sim.replay import Replayer, TopicMap, plan, replay
-from sensors_sim.scenario_run import observe, worker_process
 from streams import topics
 from tests.fixtures.citystream import CityStream
 from tests.fixtures.pipeline import read_topic

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from cityops.scenarios.run import RunResult
 from cityops.stack.broker import EmbeddedBroker
 from cityops.stack.up import cityops_argv
 from sensors_sim.scenario import load_scenario, shipped
-from sensors_sim.scenario_run import RunResult
 from tests.fixtures.citystream import CityStream
 
 pytestmark = pytest.mark.integration

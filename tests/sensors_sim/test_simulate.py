@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 
-from cityops.metrics import SimulatorMetrics
-from cityops.settings import load_settings
+from cityops.base.city.profiles import load_profile
+from cityops.base.metrics import SimulatorMetrics
+from cityops.base.settings import load_settings
 from sensors_sim import cli
 from sensors_sim.incidents import IncidentError
-from sensors_sim.profiles import load_profile
 from sensors_sim.simulate import default_start, run_simulation
 from sensors_sim.simulation import Simulation
 from streams import topics
@@ -141,7 +141,7 @@ def test_a_short_run_lands_in_a_real_broker(broker: Any, topic_prefix: str) -> N
     from aiokafka import AIOKafkaConsumer
     from aiokafka.partitioner import DefaultPartitioner
 
-    from cityops.stack.topics import ensure_topics
+    from cityops.base.kafka_admin import ensure_topics
 
     settings = load_settings(
         kafka_bootstrap=broker.bootstrap, topic_prefix=topic_prefix, topic_partitions=2

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sensors_sim.profiles import PROFILES, load_profile
+from cityops.base.city.profiles import PROFILES, load_profile
 from sensors_sim.simulation import Simulation
 from sensors_sim.wire import SimEvent, TsFormatter, to_ms
 from streams import topics

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from pydantic import Field
 
-from cityops.settings import ConfigurationError, load_settings
+from cityops.base.settings import ConfigurationError, load_settings
 from sinks.alert_payload import alert_payload, change_payloads, decode_alert
 from sinks.firing import FiringSet
 from sinks.notifier import NotifierConfig

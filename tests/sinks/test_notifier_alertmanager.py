@@ -13,11 +13,11 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from prometheus_client import CollectorRegistry
 
-from cityops.settings import Settings, load_settings
+from cityops.base.kafka_admin import ensure_topics
+from cityops.base.settings import Settings, load_settings
 from cityops.stack.alertmanager import EmbeddedAlertmanager
 from cityops.stack.broker import EmbeddedBroker
 from cityops.stack.process import free_port
-from cityops.stack.topics import ensure_topics
 from sinks.notifier import NotifierConfig, run_notifier
 from streams import topics
 from streams.models import Alert

@@ -11,7 +11,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from prometheus_client import CollectorRegistry
 
-from cityops.settings import Settings
+from cityops.base.settings import Settings
 from sinks.migrate import migrate
 from sinks.sink import SINK_TOPICS, run_sink
 from sinks.writer import TABLE_BY_TOPIC

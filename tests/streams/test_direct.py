@@ -17,7 +17,7 @@ import pytest
 from aiokafka import ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaTimeoutError
 
-from cityops.settings import Settings
+from cityops.base.settings import Settings
 from streams import topics
 from streams.direct import (
     GC_THRESHOLDS,
@@ -37,7 +37,7 @@ from tests.fixtures.pipeline import (
     running_pipeline,
     wait_until,
 )
-from tests.streams.test_worker import gas_event
+from tests.streams.test_app import gas_event
 
 pytestmark = pytest.mark.integration
 

@@ -6,11 +6,11 @@ from datetime import timedelta
 
 import orjson
 
+from cityops.base.thresholds import with_overrides
 from streams import topics
 from streams.models import iso_z
 from streams.pipeline import PROCESSING_ERROR, Processor, RawMessage
 from streams.rules.engine import RuleEngine
-from streams.rules.thresholds import with_overrides
 from streams.windows import RollupWindows
 from tests.fixtures.city import FakeCity
 from tests.fixtures.events import NIGHT, gas

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from cityops.base.thresholds import with_overrides
 from streams.models import Alert, Event
 from streams.rules.engine import RuleEngine
-from streams.rules.thresholds import with_overrides
 from streams.state import BufferedJsonStore
 from tests.fixtures.city import FakeCity
 from tests.fixtures.events import circuit_lights, gas, light, station, truck

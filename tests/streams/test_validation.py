@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import orjson
 import pytest
 
-from sensors_sim.profiles import load_profile
+from cityops.base.city.profiles import load_profile
 from sensors_sim.simulation import Simulation
 from streams import topics, validation
 from streams.models import PRINTABLE_WORDS_BMP, AlertAck, GasDetectorReading, iso_z

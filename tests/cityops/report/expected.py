@@ -13,7 +13,7 @@ from typing import Any
 
 import psycopg
 
-from streams.rules.thresholds import load_thresholds
+from cityops.base.thresholds import load_thresholds
 
 KINDS = ("kitchen", "recyclable", "other", "hazardous")
 

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator, MutableMapping
 from datetime import datetime
 from typing import Any
 
+from cityops.base.thresholds import with_overrides
 from streams import topics
 from streams.models import (
     Alert,
@@ -17,7 +18,6 @@ from streams.models import (
     StreetlightStatus,
 )
 from streams.rules.engine import RuleEngine
-from streams.rules.thresholds import with_overrides
 from tests.fixtures.city import FakeCity
 
 RUNBOOKS = "https://runbooks.example/cityops"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime
 
-from sensors_sim.profiles import CityProfile, load_profile
+from cityops.base.city.profiles import CityProfile, load_profile
+from cityops.base.thresholds import with_overrides
 from streams.rules.context import RuleContext
-from streams.rules.thresholds import with_overrides
 from streams.rules.timeutil import from_ms, to_ms
 from tests.fixtures.city import FakeCity
 

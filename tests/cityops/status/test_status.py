@@ -14,8 +14,8 @@ import pytest
 from prometheus_client import CollectorRegistry
 from rich.console import Console
 
-from cityops.metrics import LagMetrics, WorkerMetrics, serve, stop_serving
-from cityops.settings import get_settings
+from cityops.base.metrics import LagMetrics, WorkerMetrics, serve, stop_serving
+from cityops.base.settings import get_settings
 from cityops.stack.alertmanager import EmbeddedAlertmanager
 from cityops.stack.process import free_port
 from cityops.status import cli as status_cli
@@ -31,7 +31,7 @@ from cityops.status.snapshot import (
 from tests.fixtures.alertmanager import alertmanager  # noqa: F401 - fixture
 
 T0 = datetime(2026, 11, 22, 20, 0, tzinfo=UTC)
-MIGRATIONS = Path(__file__).resolve().parents[2] / "sinks" / "migrations"
+MIGRATIONS = Path(__file__).resolve().parents[3] / "sinks" / "migrations"
 
 
 def render_text(snapshot: StatusSnapshot) -> str:

@@ -1,4 +1,4 @@
-"""Measure the worker's pure per-event processing (no Kafka): `python -m streams.perf`.
+"""Measure the worker's pure per-event processing (no Kafka): `python -m cityops.bench.processing`.
 
 Generates `--seconds` of event time with `sensors_sim.simulation.Simulation`,
 cuts it into the batches the direct worker would see (`streams.direct`: up to
@@ -33,9 +33,9 @@ from typing import Any, Protocol
 
 import orjson
 
-from cityops.settings import Settings
+from cityops.base.city.profiles import PROFILES, CityProfile, load_profile
+from cityops.base.settings import Settings
 from sensors_sim.incidents import Incident, incident_from_dict
-from sensors_sim.profiles import PROFILES, CityProfile, load_profile
 from sensors_sim.simulation import Simulation
 from sensors_sim.wire import SimEvent, to_ms
 from streams import topics

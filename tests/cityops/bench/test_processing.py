@@ -1,4 +1,4 @@
-"""`python -m streams.perf`: deterministic output digest, counts (no timing asserted)."""
+"""`python -m cityops.bench.processing`: deterministic output digest, counts (no timing)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import gc
 
 import pytest
 
-from streams import perf
+from cityops.bench import processing as perf
 
 
 def test_the_digest_is_stable_between_runs() -> None:

@@ -27,9 +27,9 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import ConsumerRecord
 
-from cityops.settings import Settings
+from cityops.base.kafka_admin import ensure_topics
+from cityops.base.settings import Settings
 from cityops.stack.process import ManagedProcess
-from cityops.stack.topics import ensure_topics
 from cityops.stack.up import cityops_argv, settings_env
 from sensors_sim.scenario import ResolvedScenario
 from sensors_sim.scenario_check import CheckReport, check
@@ -170,7 +170,7 @@ async def observe(
     caused since the call, until the worker's group has committed every feed offset."""
     if not settings.kafka_bootstrap:
         raise ScenarioRunError("no broker: set CITYOPS_KAFKA_BOOTSTRAP or let the run start one")
-    await ensure_topics(settings)
+    await ensure_topics(settings, topics.ALL_TOPICS)
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap,
         enable_auto_commit=False,

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 DEFAULTS_FILE = Path(__file__).with_name("thresholds.toml")
-_DEFAULTS_NAME = "streams/rules/thresholds.toml"
+_DEFAULTS_NAME = "cityops/base/thresholds.toml"
 
 Seconds = Annotated[float, Field(gt=0, description="event-time seconds")]
 Ratio = Annotated[float, Field(gt=0, le=1)]

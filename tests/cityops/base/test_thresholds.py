@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.rules.thresholds import ThresholdsError, load_thresholds
+from cityops.base.thresholds import ThresholdsError, load_thresholds
 from tests.fixtures.events import gas
 from tests.streams.rules.support import feed, make_engine
 

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from cityops.base.settings import Settings
 from cityops.bench.harness import run_bench
 from cityops.bench.options import BenchOptions
 from cityops.bench.probes import latency_stages
 from cityops.bench.report import percentiles, print_report, summarize
 from cityops.cli import build_parser
-from cityops.settings import Settings
 
 pytestmark = pytest.mark.integration
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from cityops.settings import ConfigurationError, load_settings
+from cityops.base.settings import ConfigurationError, load_settings
 
 
 @pytest.mark.parametrize(
@@ -61,7 +61,7 @@ def test_defaults_are_valid_and_topics_get_the_prefix() -> None:
 def test_a_stack_env_of_a_dead_up_is_ignored(tmp_path: Path) -> None:
     import os
 
-    from cityops.settings import stack_env_is_live
+    from cityops.base.settings import stack_env_is_live
 
     live = tmp_path / "live.env"
     live.write_text(f"# cityops up pid {os.getpid()}\nCITYOPS_KAFKA_BOOTSTRAP=h:1\n")

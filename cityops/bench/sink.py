@@ -8,7 +8,7 @@ pass writes the same rows again (every row a duplicate), the cost of a replay.
 The benchmark uses a scratch database on the server of `settings.database_url`
 (created and dropped), or a private PostgreSQL when that is unset.
 
-    python -m sinks.bench --rows 500000 --batch-size 5000
+    python -m cityops.bench.sink --rows 500000 --batch-size 5000
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
-from cityops.settings import Settings, load_settings
+from cityops.base.settings import Settings, load_settings
 from sinks.migrate import migrate
 from sinks.writer import Batch, Row, Writer
 
@@ -154,7 +154,7 @@ async def bench_sink(settings: Settings, rows: int, batch_size: int) -> dict[str
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sinks.bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m cityops.bench.sink", description=__doc__)
     parser.add_argument("--rows", type=int, default=500_000)
     parser.add_argument("--batch-size", type=int, action="append", default=None)
     parser.add_argument("--mode", choices=["copy", "insert"], default=None)

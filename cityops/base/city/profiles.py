@@ -16,17 +16,17 @@ from functools import cached_property
 import shapely
 from shapely import LineString, Point, Polygon, STRtree
 
-from sensors_sim import megacity
-from sensors_sim.devices import (
+from cityops.base.city import megacity
+from cityops.base.city.devices import (
     DeviceCounts,
     place_detectors,
     place_enterprises,
     place_lights,
     place_trucks,
 )
-from sensors_sim.geo import LocalProjection, Polyline
-from sensors_sim.index import ProfileIndex, build_index
-from sensors_sim.layout import (
+from cityops.base.city.geo import LocalProjection, Polyline
+from cityops.base.city.index import ProfileIndex, build_index
+from cityops.base.city.layout import (
     Detectors,
     District,
     Enterprise,
@@ -36,7 +36,7 @@ from sensors_sim.layout import (
     Trucks,
     Zone,
 )
-from sensors_sim.profile_files import (
+from cityops.base.city.profile_files import (
     DATA_DIR,
     read_districts,
     read_routes,
@@ -44,7 +44,7 @@ from sensors_sim.profile_files import (
     read_transfer_stations,
     read_zones,
 )
-from sensors_sim.sun import SunClock
+from cityops.base.city.sun import SunClock
 
 PROFILES: tuple[str, ...] = ("small", "qingdao", "megacity")
 TIMEZONE = "Asia/Shanghai"

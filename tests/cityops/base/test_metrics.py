@@ -1,4 +1,4 @@
-"""cityops/metrics.py: names follow Prometheus conventions; lag helpers; serving."""
+"""cityops/base/metrics.py: names follow Prometheus conventions; lag helpers; serving."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import urllib.request
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
-from cityops.metrics import (
+from cityops.base.metrics import (
     LagMetrics,
     NotifierMetrics,
     SimulatorMetrics,

@@ -1,4 +1,4 @@
-"""Read a profile folder: `profile.toml` plus GeoJSON files (sensors_sim/profiles_data/NAME/).
+"""Read a profile folder: `profile.toml` plus GeoJSON files (cityops/base/city/profiles_data/NAME/).
 
 | file | content |
 |---|---|
@@ -16,8 +16,8 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from sensors_sim.devices import DeviceCounts
-from sensors_sim.layout import WASTE_KINDS, District, Route, TransferStation, Zone
+from cityops.base.city.devices import DeviceCounts
+from cityops.base.city.layout import WASTE_KINDS, District, Route, TransferStation, Zone
 
 DATA_DIR = Path(__file__).parent / "profiles_data"
 

@@ -103,7 +103,7 @@ class Settings(BaseSettings):
 
     # --- sink ---
     sink_group: str = "cityops-sink"
-    # 10k rows per COPY: 121k rows/s vs 95k at 5k on 2 cores (sinks/bench.py, measured).
+    # 10k rows per COPY: 121k rows/s vs 95k at 5k on 2 cores (cityops/bench/sink.py, measured).
     sink_batch_size: int = Field(10_000, ge=1, le=1_000_000)
     sink_flush_interval_s: float = Field(0.5, gt=0)
     # An alert waiting for a full batch or the 0.5 s interval was half of the p99
@@ -163,7 +163,7 @@ class Settings(BaseSettings):
     @field_validator("profile")
     @classmethod
     def _known_profile(cls, value: str) -> str:
-        from sensors_sim.profiles import PROFILES  # the profiles own their names
+        from cityops.base.city.profiles import PROFILES  # the profiles own their names
 
         if value not in PROFILES:
             raise ValueError(f"unknown city profile; choose one of: {', '.join(PROFILES)}")
@@ -173,7 +173,7 @@ class Settings(BaseSettings):
     @classmethod
     def _usable_rules_file(cls, value: Path | None) -> Path | None:
         if value is not None:
-            from streams.rules.thresholds import ThresholdsError, load_thresholds
+            from cityops.base.thresholds import ThresholdsError, load_thresholds
 
             try:
                 load_thresholds(value)  # fail at start, with the key and the fix

@@ -2,7 +2,7 @@
 
 The megacity builds these in code at load time. The `small` and `qingdao`
 route/zone files were produced by the same functions once and are stored as
-GeoJSON (regenerate with `python -m sensors_sim.procedural PROFILE`), so they
+GeoJSON (regenerate with `python -m cityops.base.city.procedural PROFILE`), so they
 can be opened in any GIS tool and edited by hand.
 
 Routes are gentle random walks (bounded turns) ending at the district's
@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 from shapely import LineString, Point, Polygon, STRtree
 
-from sensors_sim.devices import profile_rng
-from sensors_sim.geo import LocalProjection
-from sensors_sim.layout import WASTE_KINDS, District, Route, TransferStation, Zone
+from cityops.base.city.devices import profile_rng
+from cityops.base.city.geo import LocalProjection
+from cityops.base.city.layout import WASTE_KINDS, District, Route, TransferStation, Zone
 
 ZONE_OFFSET_M = 170.0  # zone centre from the route it sits beside
 ZONE_RADIUS_M = 80.0
@@ -141,7 +141,7 @@ def _feature(geometry: dict[str, object], properties: dict[str, object]) -> dict
 
 def write_street_files(profile: str, folder: Path, routes_per_district: Sequence[int]) -> None:
     """(Re)generate transfer_stations/routes/zones.geojson from districts.geojson."""
-    from sensors_sim.profile_files import read_districts
+    from cityops.base.city.profile_files import read_districts
 
     districts = read_districts(folder / "districts.geojson", transfers={})
     stations = {d.district_id: transfer_station(profile_rng(profile, "ts"), d) for d in districts}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sensors_sim.layout import Detectors, Lights, Stations, Trucks
+from cityops.base.city.layout import Detectors, Lights, Stations, Trucks
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,8 @@
-"""Create the CityOps topics (idempotent)."""
+"""Kafka administration: create the CityOps topics (idempotent).
+
+The caller names the topics (`streams.topics.ALL_TOPICS` for the whole pipeline):
+this base module knows Kafka, not the contract's topic list.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +12,12 @@ import logging
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
-from cityops.settings import Settings
-from streams import topics
+from cityops.base.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
-async def ensure_topics(
-    settings: Settings, names: tuple[str, ...] = topics.ALL_TOPICS
-) -> list[str]:
+async def ensure_topics(settings: Settings, names: tuple[str, ...]) -> list[str]:
     """Create each topic (with the configured partition count) unless it exists."""
     assert settings.kafka_bootstrap, "ensure_topics needs a bootstrap server"
     full = [settings.topic(n) for n in names]

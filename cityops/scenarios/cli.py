@@ -25,12 +25,12 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from cityops.settings import Settings, get_settings
+from cityops.base.settings import Settings, get_settings
 
 if TYPE_CHECKING:  # the subparsers action is generic only to type checkers
     Sub: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
+    from cityops.scenarios.run import RunResult
     from sensors_sim.scenario import ResolvedScenario
-    from sensors_sim.scenario_run import RunResult
 
 
 def register(sub: Sub) -> None:
@@ -251,8 +251,8 @@ def _scenario_show(args: argparse.Namespace) -> int:
 
 
 def _scenario_run(args: argparse.Namespace) -> int:
+    from cityops.scenarios.run import ScenarioRunError
     from sensors_sim.scenario import ScenarioError, load_scenario, resolve
-    from sensors_sim.scenario_run import ScenarioRunError
 
     try:
         scenario = load_scenario(args.file)
@@ -287,8 +287,8 @@ def _scenario_run(args: argparse.Namespace) -> int:
 
 
 def _run(resolved: ResolvedScenario, settings: Settings, mode: str, idle_s: float) -> RunResult:
+    from cityops.scenarios.run import drive, scenario_settings, worker_process
     from cityops.stack.broker import EmbeddedBroker
-    from sensors_sim.scenario_run import drive, scenario_settings, worker_process
 
     if mode == "running":
         return asyncio.run(drive(resolved, settings, idle_s=idle_s))

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pytest
 from shapely import LineString, Point, Polygon
 
+from cityops.base.city.profiles import PROFILES, CityProfile, UnknownProfileError, load_profile
 from sensors_sim.incidents import zone_centre
-from sensors_sim.profiles import PROFILES, CityProfile, UnknownProfileError, load_profile
 from streams.rules.city import CityContext
 
 

@@ -2,17 +2,17 @@
 
 Districts sit on a square grid around the centre; each gets a transfer
 station, its share of routes and two no-dumping zones, all from the
-deterministic generators of `sensors_sim.procedural`.
+deterministic generators of `cityops.base.city.procedural`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sensors_sim.devices import allocate, profile_rng
-from sensors_sim.geo import LocalProjection
-from sensors_sim.layout import District, Route, TransferStation, Zone
-from sensors_sim.procedural import make_routes, make_zones, transfer_station
+from cityops.base.city.devices import allocate, profile_rng
+from cityops.base.city.geo import LocalProjection
+from cityops.base.city.layout import District, Route, TransferStation, Zone
+from cityops.base.city.procedural import make_routes, make_zones, transfer_station
 
 NAME = "megacity"
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sensors_sim.geo import LocalProjection
-from sensors_sim.layout import (
+from cityops.base.city.geo import LocalProjection
+from cityops.base.city.layout import (
     SITE_TYPES,
     Detectors,
     District,

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import orjson
 import pytest
 
-from cityops.settings import Settings
+from cityops.base.settings import Settings
 from streams import topics
 from streams.models import Alert, DeadLetter, iso_z
 from tests.fixtures.pipeline import produce, read_topic, running_pipeline, wait_until

@@ -12,13 +12,13 @@ import pytest
 import yaml
 from prometheus_client import CollectorRegistry, Counter
 
-from cityops.metrics import serve, stop_serving
+from cityops.base.metrics import serve, stop_serving
 from cityops.stack import prometheus as prom_module
 from cityops.stack.process import StackError, free_port, wait_until
 from cityops.stack.prometheus import EmbeddedPrometheus, build_config, check_config
 from tests.fixtures.prometheus import StartPrometheus, start_prometheus  # noqa: F401 - fixture
 
-DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "prometheus.yml"
+DEPLOY = Path(__file__).resolve().parents[3] / "deploy" / "prometheus.yml"
 needs_promtool = pytest.mark.skipif(
     shutil.which("promtool") is None, reason="promtool is not installed (prometheus)"
 )

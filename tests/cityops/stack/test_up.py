@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cityops.settings import Settings
+from cityops.base.settings import Settings
 from cityops.stack.postgres import EmbeddedPostgres
 from cityops.stack.up import _migrate
 
