@@ -7,6 +7,7 @@ import asyncio
 import importlib
 import importlib.util
 import sys
+from datetime import timedelta
 
 from cityops.base.settings import ConfigurationError, get_settings
 
@@ -34,6 +35,7 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
             grafana_password=(
                 settings.grafana_password.get_secret_value() if settings.grafana_password else None
             ),
+            lateness=timedelta(seconds=settings.max_event_age_s),
         )
     except MigrationError as exc:
         print(f"cityops db migrate: {exc}", file=sys.stderr)

@@ -14,11 +14,14 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
 import psycopg
 from psycopg import sql
+
+from cityops.base.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +45,28 @@ _MODE_LINE = {
         "tables, rollups_1h/1d are plain views, no retention or compression)"
     ),
 }
+
+
+#: Continuous aggregates: (view, bucket width, end_offset, schedule_interval).
+#: The newest bucket is left to the real-time part until it is complete.
+CONTINUOUS_AGGREGATES: tuple[tuple[str, timedelta, timedelta, timedelta], ...] = (
+    ("rollups_1h", timedelta(hours=1), timedelta(hours=1), timedelta(minutes=15)),
+    ("rollups_1d", timedelta(days=1), timedelta(days=1), timedelta(hours=1)),
+)
+
+
+def default_lateness() -> timedelta:
+    """The accepted event age of the worker and sink (`CITYOPS_MAX_EVENT_AGE_S`'s default)."""
+    return timedelta(seconds=Settings.model_fields["max_event_age_s"].default)
+
+
+def refresh_start_offset(width: timedelta, lateness: timedelta) -> timedelta:
+    """How far back a refresh policy must reach so that a 1-minute roll-up as old as
+    the accepted lateness is materialised: TimescaleDB refreshes only the buckets
+    wholly inside [now - start_offset, now - end_offset), and the bucket of a
+    roll-up `lateness` old starts up to one bucket width earlier (issue 12: a 3-day
+    rollups_1h policy never saw a re-emitted roll-up 5 days old)."""
+    return lateness + width
 
 
 class MigrationError(RuntimeError):
@@ -198,14 +223,48 @@ def set_passwords(
     return changed
 
 
+def apply_refresh_policies(conn: psycopg.Connection, lateness: timedelta) -> list[str]:
+    """Make each continuous aggregate's refresh policy cover `lateness`; returns the
+    views whose policy changed. A setting, not a migration: it follows
+    CITYOPS_MAX_EVENT_AGE_S on every `migrate`."""
+    changed = []
+    for view, width, end_offset, every in CONTINUOUS_AGGREGATES:
+        start_offset = refresh_start_offset(width, lateness)
+        current = conn.execute(
+            "SELECT (config->>'start_offset')::interval, (config->>'end_offset')::interval,"
+            " schedule_interval FROM timescaledb_information.jobs"
+            " WHERE proc_name = 'policy_refresh_continuous_aggregate'"
+            " AND hypertable_name = %s",
+            (view,),
+        ).fetchall()
+        if current == [(start_offset, end_offset, every)]:
+            continue
+        with conn.transaction():
+            conn.execute(
+                "SELECT remove_continuous_aggregate_policy(%s::regclass, if_exists => true)",
+                (view,),
+            )
+            conn.execute(
+                "SELECT add_continuous_aggregate_policy(%s::regclass, start_offset => %s,"
+                " end_offset => %s, schedule_interval => %s)",
+                (view, start_offset, end_offset, every),
+            )
+        changed.append(view)
+    return changed
+
+
 def migrate(
     url: str,
     *,
     writer_password: str | None = None,
     grafana_password: str | None = None,
     directory: Path = MIGRATIONS_DIR,
+    lateness: timedelta | None = None,
 ) -> MigrateResult:
     """Bring the database at `url` to the newest migration; idempotent.
+
+    `lateness`: how old an accepted event may be (`Settings.max_event_age_s`);
+    the continuous aggregates' refresh policies reach that far back.
 
     Raises `MigrationError` when the database is at a version newer than the
     migrations this code knows (written by a newer CityOps).
@@ -241,6 +300,10 @@ def migrate(
                     )
                 log.info("applied migration %03d_%s", migration.version, migration.name)
                 applied.append(migration.version)
+            if mode == "timescaledb":
+                refreshed = apply_refresh_policies(conn, lateness or default_lateness())
+                if refreshed:
+                    log.info("refresh policies of %s cover the accepted lateness", refreshed)
             changed = set_passwords(
                 conn, writer_password=writer_password, grafana_password=grafana_password
             )

@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from types import FrameType
 from typing import Protocol
@@ -122,6 +123,7 @@ def _migrate(settings: Settings) -> None:
         settings.database_url,
         writer_password=_secret(settings.writer_password),
         grafana_password=_secret(settings.grafana_password),
+        lateness=timedelta(seconds=settings.max_event_age_s),
     )
     log.info("database schema: %s", result.message())
     # The one line an operator (and issue 12's acceptance check) looks for.

@@ -130,12 +130,6 @@ FROM rollups_1m
 GROUP BY feed, district, time_bucket(INTERVAL '1 day', bucket)
 WITH NO DATA;
 
--- Refresh: the last 3 days (hourly) / 7 days (daily) are re-materialised, which
--- covers late and re-emitted 1-minute roll-ups; the newest bucket is left to the
--- real-time part until it is complete.
-SELECT add_continuous_aggregate_policy('rollups_1h',
-    start_offset => INTERVAL '3 days', end_offset => INTERVAL '1 hour',
-    schedule_interval => INTERVAL '15 minutes', if_not_exists => true);
-SELECT add_continuous_aggregate_policy('rollups_1d',
-    start_offset => INTERVAL '7 days', end_offset => INTERVAL '1 day',
-    schedule_interval => INTERVAL '1 hour', if_not_exists => true);
+-- Refresh policies: set by sinks/migrate.py (`apply_refresh_policies`) after the
+-- migrations, from CITYOPS_MAX_EVENT_AGE_S, so they always reach back as far as the
+-- worker and sink accept late events (issue 12).

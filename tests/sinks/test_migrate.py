@@ -3,18 +3,25 @@ TimescaleDB installed but not preloaded (issue 12)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import shutil
 import tempfile
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
 
 from cityops.stack.postgres import EmbeddedPostgres
-from sinks.migrate import discover, migrate
+from sinks.migrate import CONTINUOUS_AGGREGATES, default_lateness, discover, migrate
+from sinks.writer import Batch, Writer
+from streams.models import Rollup
+from tests.fixtures.db_timescale import refresh_aggregates
 from tests.fixtures.fake_timescale import fake_installation
+from tests.sinks.scenario import rollup
 
 pytestmark = pytest.mark.integration
 
@@ -71,3 +78,101 @@ def test_installed_but_not_preloaded_falls_back_to_plain_postgresql(
             ).fetchone()
             is None
         )
+
+
+def _write_rollups(url: str, rollups: list[Rollup]) -> None:
+    async def go() -> None:
+        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+            await Writer(conn, "insert").write(Batch(rollups=rollups))
+
+    asyncio.run(go())
+
+
+def _run_refresh_policies(conn: psycopg.Connection) -> None:
+    """What TimescaleDB's scheduler does on the policies' schedule, now."""
+    jobs = conn.execute(
+        "SELECT job_id FROM timescaledb_information.jobs"
+        " WHERE proc_name = 'policy_refresh_continuous_aggregate' ORDER BY job_id"
+    ).fetchall()
+    assert len(jobs) == len(CONTINUOUS_AGGREGATES)
+    for (job_id,) in jobs:
+        conn.execute("CALL run_job(%s)", (job_id,))
+
+
+def _hourly_and_daily(conn: psycopg.Connection, bucket: datetime) -> tuple[Any, ...]:
+    """readings of `bucket`'s hour in rollups_1h and the 1-minute sum, then of its day."""
+    row = conn.execute(
+        "WITH b AS (SELECT time_bucket(INTERVAL '1 hour', %(b)s) AS h,"
+        "                  time_bucket(INTERVAL '1 day', %(b)s) AS d)"
+        " SELECT (SELECT readings FROM rollups_1h, b WHERE bucket = b.h),"
+        " (SELECT sum(readings) FROM rollups_1m, b WHERE bucket >= b.h"
+        "   AND bucket < b.h + INTERVAL '1 hour'),"
+        " (SELECT readings FROM rollups_1d, b WHERE bucket = b.d),"
+        " (SELECT sum(readings) FROM rollups_1m, b WHERE bucket >= b.d"
+        "   AND bucket < b.d + INTERVAL '1 day')",
+        {"b": bucket},
+    ).fetchone()
+    assert row is not None
+    return tuple(None if v is None else int(v) for v in row)
+
+
+def test_refresh_policies_reach_back_as_far_as_late_data_is_accepted(timescale_url: str) -> None:
+    """A roll-up 5 days old (accepted: the worker and sink take events up to
+    CITYOPS_MAX_EVENT_AGE_S, 7 days by default) reaches rollups_1h and rollups_1d
+    after the policies run, and both agree with the 1-minute sums."""
+    migrate(timescale_url)
+    with psycopg.connect(timescale_url, autocommit=True) as conn:
+        now = conn.execute("SELECT now()").fetchone()[0]  # type: ignore[index]
+        # Live data two hours ago: the policies materialise it and the watermark
+        # (below which rollups_1h reads only materialised rows) moves past it.
+        recent = (now - timedelta(hours=2)).replace(minute=3, second=0, microsecond=0)
+        _write_rollups(timescale_url, [rollup("gas", "shinan", recent, readings=10)])
+        _run_refresh_policies(conn)
+        assert _hourly_and_daily(conn, recent)[:2] == (10, 10)
+        old = (now - timedelta(days=5)).replace(minute=7, second=0, microsecond=0)
+        _write_rollups(timescale_url, [rollup("gas", "shinan", old, readings=40)])
+        _run_refresh_policies(conn)
+        assert _hourly_and_daily(conn, old) == (40, 40, 40, 40)
+        # re-emitted with more readings (the sink keeps the fuller one)
+        _write_rollups(timescale_url, [rollup("gas", "shinan", old, readings=45)])
+        _run_refresh_policies(conn)
+        assert _hourly_and_daily(conn, old) == (45, 45, 45, 45)
+
+
+def test_refresh_policies_follow_the_lateness_setting(timescale_url: str) -> None:
+    def offsets(conn: psycopg.Connection) -> dict[str, tuple[timedelta, timedelta]]:
+        rows = conn.execute(
+            "SELECT hypertable_name, (config->>'start_offset')::interval,"
+            " (config->>'end_offset')::interval FROM timescaledb_information.jobs"
+            " WHERE proc_name = 'policy_refresh_continuous_aggregate'"
+        ).fetchall()
+        return {r[0]: (r[1], r[2]) for r in rows}
+
+    migrate(timescale_url)
+    lateness = default_lateness()
+    with psycopg.connect(timescale_url, autocommit=True) as conn:
+        assert offsets(conn) == {
+            "rollups_1h": (lateness + timedelta(hours=1), timedelta(hours=1)),
+            "rollups_1d": (lateness + timedelta(days=1), timedelta(days=1)),
+        }
+    longer = lateness * 3
+    migrate(timescale_url, lateness=longer)
+    with psycopg.connect(timescale_url, autocommit=True) as conn:
+        assert offsets(conn)["rollups_1h"] == (longer + timedelta(hours=1), timedelta(hours=1))
+        assert offsets(conn)["rollups_1d"] == (longer + timedelta(days=1), timedelta(days=1))
+
+
+def test_refreshing_for_a_test_keeps_the_current_hour_real_time(timescale_url: str) -> None:
+    """The storage tests' refresh stops where the policies stop: a roll-up written
+    after it into the current hour still shows in rollups_1h."""
+    migrate(timescale_url)
+    with psycopg.connect(timescale_url, autocommit=True) as conn:
+        now = conn.execute("SELECT now()").fetchone()[0]  # type: ignore[index]
+        this_hour = now.replace(minute=0, second=0, microsecond=0)
+        _write_rollups(timescale_url, [rollup("gas", "shinan", this_hour, readings=12)])
+        refresh_aggregates(conn)
+        later = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
+        if later >= this_hour + timedelta(hours=1):  # the hour is ending: stay inside it
+            later = this_hour + timedelta(minutes=1)
+        _write_rollups(timescale_url, [rollup("gas", "shinan", later, readings=11)])
+        assert _hourly_and_daily(conn, this_hour)[:2] == (23, 23)

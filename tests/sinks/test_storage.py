@@ -20,6 +20,7 @@ import pytest
 from sinks.migrate import MIGRATIONS_DIR, MigrationError, discover, migrate
 from sinks.writer import ALL_TABLES, Batch, Writer
 from tests.fixtures.db import Engine
+from tests.fixtures.db_timescale import refresh_aggregates
 from tests.sinks import scenario
 
 pytestmark = pytest.mark.integration
@@ -54,9 +55,7 @@ def snapshot(conn: psycopg.Connection) -> dict[str, list[tuple[Any, ...]]]:
 
 def refresh(conn: psycopg.Connection, engine: Engine) -> None:
     if engine.timescale:
-        # Outside a transaction (autocommit), as TimescaleDB requires.
-        conn.execute("CALL refresh_continuous_aggregate('rollups_1h', NULL, NULL)")
-        conn.execute("CALL refresh_continuous_aggregate('rollups_1d', NULL, NULL)")
+        refresh_aggregates(conn)
 
 
 def test_migrate_is_versioned_idempotent_and_refuses_newer(
@@ -142,8 +141,9 @@ def check_timescale_objects(conn: psycopg.Connection) -> None:
     # TimescaleDB lists a continuous aggregate's refresh job under the view's name.
     refresh_1h = jobs[("policy_refresh_continuous_aggregate", "rollups_1h")]
     refresh_1d = jobs[("policy_refresh_continuous_aggregate", "rollups_1d")]
-    assert (refresh_1h["start_offset"], refresh_1h["end_offset"]) == ("3 days", "01:00:00")
-    assert (refresh_1d["start_offset"], refresh_1d["end_offset"]) == ("7 days", "1 day")
+    # Back as far as the worker and sink accept late events, plus the bucket (issue 12).
+    assert (refresh_1h["start_offset"], refresh_1h["end_offset"]) == ("7 days 01:00:00", "01:00:00")
+    assert (refresh_1d["start_offset"], refresh_1d["end_offset"]) == ("8 days", "1 day")
     segments = {
         r[0]: r[1]
         for r in conn.execute(
