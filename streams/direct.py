@@ -1,49 +1,28 @@
 """`CITYOPS_WORKER_RUNTIME=direct`: the worker without Faust.
 
-The same pure `streams.pipeline.Processor` (rules, windows, dead-lettering,
-routing labels) as `streams.app`, driven by one aiokafka `getmany` consumer and
-one aiokafka producer. docs/benchmarks.md measured the Faust worker at ~1.6-2k
-events/s on 2 cores with only ~25 % of its time in our code: the rest was
-Faust's per-message stream machinery and one changelog message per state key
-pushed through its Python producer buffer. Here the per-message cost is the
-processor's alone; Kafka I/O is paid per batch.
+The keyed stages of `streams.stages` (entity, circuit, district: pure tasks, one
+per input partition) driven by the shared consume loop `cityops.base.kafka_loop` (one
+aiokafka consumer in the worker's group, range-assigned so partition p of every
+input topic lands on one worker, and one producer). docs/benchmarks.md measured
+the Faust worker at ~1.6-2k events/s on 2 cores, most of it Faust's per-message
+machinery; here the per-message cost is the processors' alone and Kafka I/O is
+paid per batch.
 
-One loop iteration = one batch:
+Per partition p the worker holds three tasks, each over its own
+`ChangeTrackingTable`, whose changes go to partition p of the stage's compacted
+changelog (`<worker_id>-<stage>-state-changelog`). The loop's checkpoint (every
+`CITYOPS_WORKER_COMMIT_INTERVAL_S` and before partitions are given up) asks every
+task to flush (rule state, roll-up windows, merge buffers), sends the changes,
+waits for every output and change to be acknowledged, and only then commits the
+offsets. So a `kill -9` loses nothing: the partition's next owner restores its
+changelog partitions, which match the committed offsets, and re-reads from them;
+the stages send the same records again and the receivers drop repeats.
 
-1. `getmany` up to `BATCH_MAX` records from the four feeds and `alerts.ack.v1`;
-2. per topic, in offset order, `handle_feed` / `handle_acks` (feeds in the fixed
-   order of `streams.topics.FEED_TOPICS`, acks last);
-3. `BufferedJsonStore.flush()` once: the changed rule-state keys land in a
-   `ChangeTrackingTable`, which remembers them;
-4. send dead letters, alerts and roll-ups (same keys and JSON as `streams.app`)
-   and the changed keys to the compacted changelog `<worker_id>-rules-state-changelog`;
-5. wait until the broker acknowledged every one of those sends (acks=all);
-6. only then commit the batch's offsets.
-
-So a committed offset never runs ahead of the outputs or the state it caused
-(at-least-once). A crash between 5 and 6 re-reads the batch on restart with a
-state that already saw it: the engine ignores stale readings per entity
-(`is_stale`), so no alert fires twice; a re-read roll-up window may be sent
-again (as with Faust). A send the broker refuses (after aiokafka's own
-retries) is retried, with backoff, until it succeeds or the worker is stopped;
-offsets are not committed meanwhile, and the next batch waits. A retried alert
-can then land after a later alert of the same batch.
-
-The state is global, not per partition: one worker process per `worker_id`
-(settings.py explains the single partition). A rebalance waits for the batch
-in hand to be committed (`_FinishOnRevoke`).
-
-The changelog holds one message per changed key (key = the state key, value =
-its JSON, None = deleted) rather than one message per batch: compaction keeps
-the last value of each key, so the topic stays bounded by the number of keys
-and a restart reads each live key once; a per-batch blob cannot be compacted
-(each blob would need every older one). The per-message cost is avoided by
-appending to aiokafka `BatchBuilder`s and sending whole record batches, with no
-future per record: measured on Tansu, 2.0 µs of CPU a record against 16.3 µs
-with one `producer.send` per record (22 µs an event at 1.35 keys an event, a
-third of the processing) and 1.5 µs for one blob per batch (docs/benchmarks.md).
-At start the worker reads the changelog to its end before consuming anything.
-Roll-up windows stay in memory, as in the Faust worker.
+Assignment: on revocation (eager rebalance: everything) the loop checkpoints and
+the tasks are kept aside; on assignment the kept partitions that came back are
+reused (nobody else can have processed them in between), the others dropped, and
+exactly the gained partitions are restored from their changelogs before any of
+their records is processed.
 """
 
 from __future__ import annotations
@@ -54,58 +33,42 @@ import gc
 import logging
 import signal
 import time
-from collections.abc import Awaitable, Callable, Iterator, MutableMapping
-from datetime import UTC, datetime
+from collections.abc import Iterator, MutableMapping, Sequence
 from typing import Any
 
-from aiokafka import (
-    AIOKafkaConsumer,
-    AIOKafkaProducer,
-    ConsumerRebalanceListener,
-    ConsumerRecord,
-    TopicPartition,
-)
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
-from aiokafka.partitioner import DefaultPartitioner
 from prometheus_client import CollectorRegistry
 
+from cityops.base.kafka_loop import (
+    FETCH_PARTITION_BYTES,
+    Batch,
+    ConsumeLoop,
+    LoopConfig,
+    Out,
+)
 from cityops.base.metrics import LagMetrics, WorkerMetrics, consumer_lag, serve
 from cityops.base.settings import ConfigurationError, Settings
 from streams import topics
-from streams.outputs import build_processor, count_output, output_records
+from streams.outputs import count_output, output_records
 from streams.pipeline import Output, RawMessage
+from streams.stages import Stage, StageTask
+from streams.stages.build import build_stages, stage_topics
+from streams.stages.feed_silence import FeedSilence
 
 log = logging.getLogger(__name__)
 
-# Records per batch. A batch is processed in one go (50-65 µs of CPU an event
-# in the megacity bench, docs/benchmarks.md), so 5,000 bound a batch at ~0.3 s:
-# large enough that the per-batch Kafka round trips (produce + commit, a few ms
-# on Tansu) cost a few per cent, small enough to keep alert latency well under
-# a second when the worker keeps up (a batch then holds what arrived meanwhile).
+# Records per batch: 5,000 bound a batch at ~0.3 s of processing, keeping alert
+# latency well under a second while per-batch round trips cost a few per cent.
 BATCH_MAX = 5000
-# How long an idle getmany waits: also how quickly a stop request is noticed.
-POLL_TIMEOUT_MS = 200
-# A feed message is ~300-400 bytes; 8 MiB per partition lets one fetch carry a
-# whole batch of one feed instead of the 1 MiB default (~3,000 messages).
-FETCH_PARTITION_BYTES = 8 * 1024 * 1024
-# Producer batches: 512 KiB holds ~3,000 changelog records, so a batch of
-# changes goes out in a handful of record batches; linger 5 ms as in streams.app.
-PRODUCER_BATCH_BYTES = 512 * 1024
-PRODUCER_REQUEST_BYTES = 8 * 1024 * 1024
-LINGER_MS = 5
-# Retries of a refused send: short first, capped (as the sink does).
-BACKOFF_FIRST_S = 0.2
-BACKOFF_MAX_S = 10.0
 LAG_INTERVAL_S = 2.0
-
-CHANGELOG_SUFFIX = "-rules-state-changelog"
 
 # Garbage collector thresholds of the worker process (CPython's default: 700, 10,
 # 10). A batch keeps thousands of state dicts alive until its flush, so with the
 # defaults they are promoted into the old generations and set off full
 # collections that traverse every roll-up window object: 20-25 % of the
-# processing CPU on megacity (`python -m cityops.bench.processing`, gc callbacks: 3.5 s of
+# processing CPU on megacity (`python -m streams.perf`, gc callbacks: 3.5 s of
 # GC in ~13 s, 16 full collections of ~170 ms in 120 s of event time). With
 # these, ~1 s and no full collection; memory is unchanged (nothing here relies
 # on the collector: state is freed by reference counting).
@@ -120,19 +83,15 @@ def tune_gc() -> tuple[int, int, int]:
 
 
 def changelog_topic(settings: Settings) -> str:
-    """The compacted topic that holds the rule state (Faust's name for its table)."""
-    return f"{settings.worker_id}{CHANGELOG_SUFFIX}"
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
+    """The entity stage's changelog (per-entity rule state, windows)."""
+    return stage_topics(settings).changelog("entity")
 
 
 class ChangeTrackingTable(MutableMapping[bytes, bytes]):
-    """A dict of the encoded rule state that remembers what changed since `take_changes`.
+    """A dict of one task's encoded state that remembers what changed since `take_changes`.
 
-    `BufferedJsonStore.flush` writes here once per batch; the changes are then
-    the batch's changelog records (None = deleted).
+    A task's flush writes here once per checkpoint; the changes are then the
+    changelog records (None = deleted).
     """
 
     def __init__(self) -> None:
@@ -150,8 +109,6 @@ class ChangeTrackingTable(MutableMapping[bytes, bytes]):
         return self.data.get(key, default)
 
     def __setitem__(self, key: bytes, value: bytes) -> None:
-        # `BufferedJsonStore.flush` hands over a compact copy of orjson's output
-        # (orjson's own bytes keep ~4 KiB each: 1.35 GiB RSS on megacity before).
         self.data[key] = value
         self.changes[key] = value
 
@@ -177,8 +134,205 @@ class ChangeTrackingTable(MutableMapping[bytes, bytes]):
         return changes
 
 
-# A send that can be repeated: returns the future the broker's answer resolves.
-_Send = Callable[[], Awaitable["asyncio.Future[Any]"]]
+class _Partition:
+    """One input partition: a task per stage, each over its own table."""
+
+    def __init__(self, stages: Sequence[Stage], p: int, tables: list[ChangeTrackingTable]):
+        self.tables = tables
+        self.tasks: list[StageTask] = [s.task(p, t) for s, t in zip(stages, tables, strict=True)]
+
+
+class StageHandler:
+    """The worker's side of the consume loop: records -> tasks -> records."""
+
+    def __init__(self, settings: Settings, metrics: WorkerMetrics) -> None:
+        self.settings = settings
+        self.metrics = metrics
+        self.names = stage_topics(settings)
+        entity, circuit, district = build_stages(settings)
+        stages: list[Stage] = [entity, circuit, district]
+        self.stages = tuple(stages)
+        self.inputs: dict[str, tuple[str, tuple[int, ...]]] = {}  # topic -> (bare, stages)
+        for i, stg in enumerate(self.stages):
+            for topic in stg.inputs:
+                bare = next((b for b in topics.ALL_TOPICS if settings.topic(b) == topic), topic)
+                old = self.inputs.get(topic, (bare, ()))[1]
+                self.inputs[topic] = (bare, (*old, i))
+        self.parts: dict[int, _Partition] = {}
+        self.kept: dict[int, _Partition] = {}
+        self.silence = FeedSilence(settings)
+        self.restore_consumer: AIOKafkaConsumer | None = None
+
+    @property
+    def topics(self) -> tuple[str, ...]:
+        return tuple(self.inputs)
+
+    # --- assignment ---
+    async def assigned(self, partitions: Sequence[TopicPartition]) -> None:
+        owned = {tp.partition for tp in partitions}
+        kept, self.kept = self.kept, {}
+        self.parts = {p: kept[p] for p in owned if p in kept}
+        gained = sorted(owned - set(self.parts))
+        if gained:
+            started = time.perf_counter()
+            tables, read = await self.restore(gained)
+            for p in gained:
+                self.parts[p] = _Partition(self.stages, p, tables[p])
+            log.info(
+                "partitions %s restored from %d changelog records in %.2f s (kept %s)",
+                gained,
+                read,
+                time.perf_counter() - started,
+                sorted(set(self.parts) - set(gained)),
+            )
+        self.silence.owns(self.parts[0].tables[0] if 0 in self.parts else None, time.monotonic())
+
+    def revoked(self, partitions: Sequence[TopicPartition]) -> None:
+        # The loop has checkpointed: these tasks match the committed offsets.
+        gone = {tp.partition for tp in partitions}
+        for p in gone:
+            part = self.parts.pop(p, None)
+            if part is not None:
+                self.kept[p] = part
+
+    async def restore(self, gained: list[int]) -> tuple[dict[int, list[ChangeTrackingTable]], int]:
+        """Read partitions `gained` of every stage changelog to their end."""
+        consumer = self.restore_consumer
+        assert consumer is not None
+        tables = {p: [ChangeTrackingTable() for _ in self.stages] for p in gained}
+        index = {s.changelog: i for i, s in enumerate(self.stages)}
+        tps = [TopicPartition(s.changelog, p) for s in self.stages for p in gained]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        end = await consumer.end_offsets(tps)
+        read = 0
+        # Tansu's ListOffsets answers the base offset of the last record batch + 1,
+        # not the log end (measured): read on until a poll past it comes back empty.
+        while True:
+            data = await consumer.getmany(timeout_ms=200, max_records=50_000)
+            for tp, records in data.items():
+                table = tables[tp.partition][index[tp.topic]]
+                for record in records:
+                    table.restore(record.key, record.value)
+                read += len(records)
+            if data:
+                continue
+            positions = {tp: await consumer.position(tp) for tp in tps}
+            if all(positions[tp] >= end[tp] for tp in tps):
+                break
+        consumer.assign([])
+        return tables, read
+
+    async def poll_feeds(self) -> None:
+        """Log ends of every feed partition, for `pipeline.feed_silent` (owner only)."""
+        consumer = self.restore_consumer
+        if self.silence.table is None or consumer is None:
+            return
+        n = self.settings.topic_partitions
+        tps = [
+            TopicPartition(self.settings.topic(t), p) for t in topics.FEED_TOPICS for p in range(n)
+        ]
+        ends = await consumer.end_offsets(tps)
+        totals: dict[str, int] = {}
+        for tp, end in ends.items():
+            feed = topics.FEED_NAME[self.inputs[tp.topic][0]]
+            totals[feed] = totals.get(feed, 0) + end
+        self.silence.observe(totals, time.monotonic())
+
+    # --- the loop's calls ---
+    def process(self, batch: Batch) -> list[Out]:
+        per_partition: dict[int, list[list[RawMessage]]] = {}
+        events_in = self.metrics.events_in
+        for tp, records in batch.items():
+            bare, stages = self.inputs[tp.topic]
+            if tp.partition not in self.parts:
+                log.warning("records of %s without its task: left for its owner", tp)
+                continue
+            lists = per_partition.setdefault(tp.partition, [[] for _ in self.stages])
+            msgs = [
+                RawMessage(bare, r.topic, r.partition, r.offset, r.key, r.value) for r in records
+            ]
+            feed = topics.FEED_NAME.get(bare)
+            if feed is not None:
+                events_in.labels(bare).inc(len(msgs))
+                self.silence.saw(feed, time.monotonic())
+            for i in stages:
+                lists[i].extend(msgs)
+        out: list[Out] = []
+        for p in sorted(per_partition):
+            part = self.parts[p]
+            for task, msgs in zip(part.tasks, per_partition[p], strict=True):
+                if msgs:
+                    self._collect(task.process(msgs), out)
+        return out
+
+    def tick(self) -> list[Out]:
+        out: list[Out] = []
+        for p in sorted(self.parts):
+            for task in self.parts[p].tasks:
+                self._collect(task.tick(), out)
+        alerts = self.silence.tick(time.monotonic(), int(time.time() * 1000))
+        if alerts:
+            result = Output(alerts=alerts)
+            count_output(self.metrics, result)
+            out.extend(Out(t, k, v) for t, k, v in output_records(self.settings, result))
+        return out
+
+    def checkpoint(self) -> list[Out]:
+        out: list[Out] = []
+        for p, part in self.parts.items():
+            for stage, task, table in zip(self.stages, part.tasks, part.tables, strict=True):
+                task.flush()
+                for key, value in table.take_changes().items():
+                    out.append(Out(stage.changelog, key, value, p))
+        return out
+
+    def _collect(self, result: Any, out: list[Out]) -> None:
+        count_output(self.metrics, result.out)
+        out.extend(Out(t, k, v) for t, k, v in output_records(self.settings, result.out))
+        out.extend(Out(r.topic, r.key, r.value, r.partition) for r in result.records)
+
+
+async def ensure_stage_topics(settings: Settings, handler: StageHandler) -> None:
+    """Create the repartition topics and changelogs; refuse mismatched partitions.
+
+    Like Faust's `PartitionsMismatch`: a stage's state is split by input partition,
+    so every input topic and changelog must have exactly `topic_partitions`.
+    """
+    n = settings.topic_partitions
+    names = handler.names
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        new = [NewTopic(t, n, 1) for t in names.internal if t not in existing]
+        new += [
+            NewTopic(s.changelog, n, 1, topic_configs={"cleanup.policy": "compact"})
+            for s in handler.stages
+            if s.changelog not in existing
+        ]
+        if new:
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(new)
+            log.info("created %s", ", ".join(t.name for t in new))
+    finally:
+        await admin.close()
+    consumer = handler.restore_consumer
+    assert consumer is not None
+    await consumer._client.force_metadata_update()
+    wrong = []
+    for topic in (*handler.topics, *(s.changelog for s in handler.stages)):
+        got = len(consumer.partitions_for_topic(topic) or ())
+        if got != n:
+            wrong.append(f"{topic} has {got}")
+    if wrong:
+        raise ConfigurationError(
+            f"partitions mismatch: CITYOPS_TOPIC_PARTITIONS={n} but "
+            + "; ".join(wrong)
+            + ". Every feed, alerts.ack.v1 and the worker's internal topics must have "
+            "that many partitions (state is split by partition): recreate the topics, "
+            "or set CITYOPS_TOPIC_PARTITIONS to match"
+        )
 
 
 class DirectWorker:
@@ -197,304 +351,56 @@ class DirectWorker:
         registry = registry if registry is not None else CollectorRegistry()
         self.metrics = WorkerMetrics(registry)
         self.lag = LagMetrics(registry)
-        self.table = ChangeTrackingTable()
-        self.processor, self.state = build_processor(settings, self.table)
+        self.handler = StageHandler(settings, self.metrics)
         self.changelog = changelog_topic(settings)
-        self.bare = {settings.topic(t): t for t in (*topics.FEED_TOPICS, topics.ALERTS_ACK)}
-        self.order = {name: i for i, name in enumerate((*topics.FEED_TOPICS, topics.ALERTS_ACK))}
-        self.partitioner = DefaultPartitioner()
-        self.changelog_partitions: list[int] = [0]
-        self.producer: AIOKafkaProducer | None = None
-        self.consumer: AIOKafkaConsumer | None = None
-        self.batches = 0
-        # Held from getmany's result to its commit: a rebalance waits for it
-        # (`_FinishOnRevoke`), so a batch is never committed by a former owner.
-        self.lock = asyncio.Lock()
+        self.loop = ConsumeLoop(
+            LoopConfig(
+                bootstrap=settings.kafka_bootstrap,
+                group_id=settings.worker_id,
+                client_id=f"{settings.worker_id}-{id(self):x}",
+                topics=self.handler.topics,
+                batch_max=BATCH_MAX,
+                commit_interval_s=settings.worker_commit_interval_s,
+                session_timeout_s=settings.worker_session_timeout_s,
+                heartbeat_interval_s=settings.worker_heartbeat_interval_s,
+                rebalance_timeout_s=settings.broker_rebalance_timeout_s,
+            ),
+            self.handler,
+            stop,
+        )
+        self._lag_at = 0.0
 
-    # --- start: changelog topic and restore ----------------------------------
-    async def ensure_changelog(self) -> None:
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.settings.kafka_bootstrap)
-        await admin.start()
-        try:
-            if self.changelog not in set(await admin.list_topics()):
-                # One partition: the state is global to the (single) worker, and
-                # one partition keeps restore a single ordered read.
-                topic = NewTopic(self.changelog, 1, 1, topic_configs={"cleanup.policy": "compact"})
-                with contextlib.suppress(TopicAlreadyExistsError):
-                    await admin.create_topics([topic])
-                log.info("created the changelog %s (cleanup.policy=compact)", self.changelog)
-        finally:
-            await admin.close()
+    async def _between_batches(self) -> None:
+        if time.monotonic() - self._lag_at >= LAG_INTERVAL_S:
+            self._lag_at = time.monotonic()
+            self.lag.set(self.settings.worker_id, await consumer_lag(self.loop.consumer))
+            async with self.loop.lock:  # the restore consumer is the listener's too
+                try:
+                    await self.handler.poll_feeds()
+                except KafkaError as exc:
+                    log.warning("polling the feeds' log ends failed: %s", exc)
 
-    async def restore(self) -> int:
-        """Read the changelog to its end into the table; returns the records read."""
-        consumer = AIOKafkaConsumer(
+    async def run(self) -> None:
+        consumer = self.handler.restore_consumer = AIOKafkaConsumer(
             bootstrap_servers=self.settings.kafka_bootstrap,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_partition_fetch_bytes=FETCH_PARTITION_BYTES,
-            fetch_max_wait_ms=100,  # the empty poll that ends the restore
+            fetch_max_wait_ms=100,  # the empty poll that ends a restore
         )
         await consumer.start()
-        read = 0
         try:
-            partitions = consumer.partitions_for_topic(self.changelog)
-            if not partitions:
-                await consumer._client.force_metadata_update()  # a topic created just now
-                partitions = consumer.partitions_for_topic(self.changelog) or {0}
-            self.changelog_partitions = sorted(partitions)
-            tps = [TopicPartition(self.changelog, p) for p in self.changelog_partitions]
-            consumer.assign(tps)
-            await consumer.seek_to_beginning(*tps)
-            end = await consumer.end_offsets(tps)
-            # Tansu's ListOffsets answers the base offset of the last record batch
-            # + 1, not the log end (measured), so reaching `end` does not prove the
-            # whole log was read: read on until a poll past it comes back empty.
-            # Nothing else writes the changelog meanwhile: this worker is its writer.
-            while True:
-                data = await consumer.getmany(timeout_ms=200, max_records=50_000)
-                for records in data.values():
-                    for record in records:
-                        self.table.restore(record.key, record.value)
-                    read += len(records)
-                if data:
-                    continue
-                positions = {tp: await consumer.position(tp) for tp in tps}
-                if all(positions[tp] >= end[tp] for tp in tps):
-                    break
-        finally:
-            await consumer.stop()
-        return read
-
-    # --- one batch ------------------------------------------------------------
-    def process(self, data: dict[TopicPartition, list[ConsumerRecord[Any, Any]]]) -> Output:
-        """Run the processor over one getmany result; returns everything to send."""
-        by_topic: dict[str, list[RawMessage]] = {}
-        for tp, records in data.items():
-            bare = self.bare[tp.topic]
-            batch = by_topic.setdefault(bare, [])
-            batch.extend(
-                RawMessage(bare, r.topic, r.partition, r.offset, r.key, r.value) for r in records
-            )
-        total = Output()
-        for bare in sorted(by_topic, key=self.order.__getitem__):
-            batch = by_topic[bare]
-            self.metrics.events_in.labels(bare).inc(len(batch))
-            if bare == topics.ALERTS_ACK:
-                out = self.processor.handle_acks(batch)
-            else:
-                out = self.processor.handle_feed(batch)
-            total.deadletters += out.deadletters
-            total.alerts += out.alerts
-            total.rollups += out.rollups
-            total.latencies += out.latencies
-            total.valid += out.valid
-        self.state.flush()
-        return total
-
-    async def send(self, out: Output) -> list[_Send]:
-        """Hand the batch's outputs and state changes to the producer (not awaited)."""
-        producer = self.producer
-        assert producer is not None
-        sends: list[_Send] = []
-        for topic, key, value in output_records(self.settings, out):
-
-            def send_one(t: str = topic, k: bytes = key, v: bytes = value) -> Any:
-                return producer.send(t, v, key=k)
-
-            sends.append(send_one)
-        changes = self.table.take_changes()
-        per_partition: dict[int, list[tuple[bytes, bytes | None]]] = {}
-        partitions = self.changelog_partitions
-        for item in changes.items():
-            p = (
-                partitions[0]
-                if len(partitions) == 1
-                else self.partitioner(item[0], partitions, partitions)
-            )
-            per_partition.setdefault(p, []).append(item)
-        for partition, items in per_partition.items():
-            sends.extend(self._changelog_sends(partition, items))
-        return sends
-
-    def _changelog_sends(
-        self, partition: int, items: list[tuple[bytes, bytes | None]]
-    ) -> list[_Send]:
-        """Record batches of changelog records, each a repeatable send."""
-        producer = self.producer
-        assert producer is not None
-        chunks: list[list[tuple[bytes, bytes | None]]] = []
-        sends: list[_Send] = []
-        current: list[tuple[bytes, bytes | None]] = []
-        size = 0
-        for item in items:
-            # ~ the record's bytes in the batch (varint headers included)
-            n = len(item[0]) + len(item[1] or b"") + 32
-            if current and size + n > PRODUCER_BATCH_BYTES - 1024:
-                chunks.append(current)
-                current, size = [], 0
-            current.append(item)
-            size += n
-        if current:
-            chunks.append(current)
-        for chunk in chunks:
-
-            async def send_chunk(chunk: list[tuple[bytes, bytes | None]] = chunk) -> Any:
-                futures = []
-                builder = producer.create_batch()
-                for key, value in chunk:
-                    if builder.append(key=key, value=value, timestamp=None) is None:
-                        # the size estimate was short: send what fits, go on in a new batch
-                        futures.append(
-                            await producer.send_batch(builder, self.changelog, partition=partition)
-                        )
-                        builder = producer.create_batch()
-                        builder.append(key=key, value=value, timestamp=None)
-                futures.append(
-                    await producer.send_batch(builder, self.changelog, partition=partition)
-                )
-                return futures[0] if len(futures) == 1 else asyncio.gather(*futures)
-
-            sends.append(send_chunk)
-        return sends
-
-    async def deliver(self, sends: list[_Send]) -> bool:
-        """Start every send, then wait for the broker's acks; retry refused ones.
-
-        Returns False when stopped before everything was delivered.
-        """
-        delay = BACKOFF_FIRST_S
-        todo = sends
-        while todo:
-            futures: list[asyncio.Future[Any]] = []
-            failed: list[_Send] = []
-            for send in todo:
-                try:
-                    futures.append(await send())
-                except KafkaError as exc:
-                    log.warning("send failed (%s: %s)", type(exc).__name__, exc)
-                    futures.append(_failed_future(exc))
-            results = await asyncio.gather(*futures, return_exceptions=True)
-            for send, result in zip(todo, results, strict=True):
-                if isinstance(result, BaseException):
-                    failed.append(send)
-            if not failed:
-                return True
-            log.warning(
-                "%d of %d sends were not acknowledged; retrying in %.1f s, offsets not committed",
-                len(failed),
-                len(todo),
-                delay,
-            )
-            if self.stop.is_set():
-                return False
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.stop.wait(), delay)
-            delay = min(delay * 2, BACKOFF_MAX_S)
-            todo = failed
-        return True
-
-    async def handle(self, data: dict[TopicPartition, list[ConsumerRecord[Any, Any]]]) -> bool:
-        """Process, deliver, commit one batch; False when stopped before delivery."""
-        async with self.lock:
-            out = self.process(data)
-            count_output(self.metrics, out)
-            if not await self.deliver(await self.send(out)):
-                return False
-            await self.commit(data)
-            self.batches += 1
-            return True
-
-    async def commit(self, data: dict[TopicPartition, list[ConsumerRecord[Any, Any]]]) -> None:
-        assert self.consumer is not None
-        offsets = {tp: records[-1].offset + 1 for tp, records in data.items() if records}
-        try:
-            await self.consumer.commit(offsets)
-        except KafkaError as exc:
-            # Outputs and state are stored; the batch is re-read and its events
-            # are stale for the rules (no duplicate alert).
-            log.warning("offset commit failed (%s); the batch will be re-read", exc)
-
-    # --- the loop -------------------------------------------------------------
-    async def run(self) -> None:
-        settings = self.settings
-        await self.ensure_changelog()
-        started = time.perf_counter()
-        restored = await self.restore()
-        log.info(
-            "restored %d rule-state keys from %d changelog records in %.2f s",
-            len(self.table),
-            restored,
-            time.perf_counter() - started,
-        )
-        self.producer = AIOKafkaProducer(
-            bootstrap_servers=settings.kafka_bootstrap,
-            client_id=f"{settings.worker_id}-producer",
-            acks="all",
-            linger_ms=LINGER_MS,
-            max_batch_size=PRODUCER_BATCH_BYTES,
-            max_request_size=PRODUCER_REQUEST_BYTES,
-        )
-        consumer = self.consumer = AIOKafkaConsumer(
-            bootstrap_servers=settings.kafka_bootstrap,
-            group_id=settings.worker_id,
-            client_id=f"{settings.worker_id}-{id(self):x}",
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            max_poll_records=BATCH_MAX,
-            max_partition_fetch_bytes=FETCH_PARTITION_BYTES,
-            fetch_max_bytes=64 * 1024 * 1024,
-            # Tansu holds a group join for the whole rebalance timeout (DESIGN.md).
-            rebalance_timeout_ms=int(settings.broker_rebalance_timeout_s * 1000),
-        )
-        await self.producer.start()
-        try:
-            consumer.subscribe(list(self.bare), listener=_FinishOnRevoke(self))
-            await consumer.start()
+            await ensure_stage_topics(self.settings, self.handler)
             log.info(
-                "direct worker ready: group %s, %d topics, batches of up to %d",
-                settings.worker_id,
-                len(self.bare),
+                "direct worker: group %s, %d topics x %d partitions, batches of up to %d",
+                self.settings.worker_id,
+                len(self.handler.topics),
+                self.settings.topic_partitions,
                 BATCH_MAX,
             )
-            lag_at = 0.0
-            while not self.stop.is_set():
-                data = await consumer.getmany(timeout_ms=POLL_TIMEOUT_MS, max_records=BATCH_MAX)
-                if data and not await self.handle(data):
-                    log.error(
-                        "stopping with undelivered outputs: the batch's offsets are not "
-                        "committed, so it is re-read on the next start"
-                    )
-                    break
-                if time.monotonic() - lag_at >= LAG_INTERVAL_S:
-                    lag_at = time.monotonic()
-                    self.lag.set(settings.worker_id, await consumer_lag(consumer))
+            await self.loop.run(on_idle=self._between_batches)
         finally:
-            with contextlib.suppress(KafkaError):
-                await consumer.stop()
-            with contextlib.suppress(KafkaError):
-                await self.producer.stop()
-            log.info("direct worker stopped after %d batches", self.batches)
-
-
-class _FinishOnRevoke(ConsumerRebalanceListener):
-    """Let the batch in hand finish (delivered and committed) before partitions move."""
-
-    def __init__(self, worker: DirectWorker) -> None:
-        self.worker = worker
-
-    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        async with self.worker.lock:
-            pass
-
-    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        log.info("worker assigned %d partitions", len(assigned))
-
-
-def _failed_future(exc: BaseException) -> asyncio.Future[Any]:
-    future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-    future.set_exception(exc)
-    return future
+            await consumer.stop()
 
 
 async def run_direct(

@@ -19,6 +19,7 @@ from streams.validation import (
     INVALID_JSON,
     TS_OUT_OF_BOUNDS,
     Rejection,
+    check_key,
     decode_model,
     decode_within,
 )
@@ -55,6 +56,14 @@ class Output:
     # (feed, seconds from event time to processing) for the latency histogram
     latencies: list[tuple[str, float]] = field(default_factory=list)
 
+    def extend_from(self, other: Output, *, rollups: bool = True) -> None:
+        self.deadletters += other.deadletters
+        self.alerts += other.alerts
+        if rollups:
+            self.rollups += other.rollups
+        self.latencies += other.latencies
+        self.valid += other.valid
+
 
 class Processor:
     def __init__(
@@ -65,12 +74,20 @@ class Processor:
         clock: Callable[[], datetime],
         max_age: timedelta,
         max_future: timedelta,
+        partitioned: bool = False,
     ) -> None:
         self.engine = engine
         self.windows = windows
         self.clock = clock
         self.max_age = max_age
         self.max_future = max_future
+        #: The partitioned topology (streams/stages): dead-letter `key_mismatch`, and
+        #: close windows after the event that passes their end rather than once per
+        #: batch, so what a window holds never depends on where a batch was cut
+        #: (results identical whichever worker, restart or batch size).
+        self.partitioned = partitioned
+        # feed topic -> the event time at which its next window closes
+        self._close_at: dict[str, datetime | None] = {}
 
     def handle_feed(self, messages: Iterable[RawMessage]) -> Output:
         out = Output()
@@ -79,15 +96,20 @@ class Processor:
         # sums per event (`decode` would do them per call).
         oldest, newest, max_age = now - self.max_age, now + self.max_future, self.max_age
         touched: set[str] = set()
+        partitioned = self.partitioned
         for msg in messages:
             # Nothing a message holds may stop the stream: anything unexpected
             # (a decoder corner case, a rule bug) dead-letters that one message.
             try:
                 result = decode_within(msg.topic, msg.value, oldest, newest, max_age)
+                if partitioned and not isinstance(result, Rejection):
+                    result = check_key(result, msg.key) or result
                 if isinstance(result, Rejection):
                     out.deadletters.append(self._deadletter(result, msg, now))
                     continue
                 self._accept(msg.topic, result, out)
+                if partitioned:
+                    self._close_after(msg.topic, result.ts, out)
             except Exception as exc:
                 out.deadletters.append(self._failed(exc, msg, now))
                 continue
@@ -101,6 +123,18 @@ class Processor:
             except Exception:  # a roll-up bug loses that roll-up, never the stream
                 log.exception("closing the %s windows failed", feed)
         return out
+
+    def _close_after(self, feed: str, ts: datetime, out: Output) -> None:
+        """Close the feed's windows as soon as this event's time passes their end."""
+        due = self._close_at.get(feed)
+        if due is not None and ts < due:
+            return
+        windows = self.windows
+        out.rollups.extend(windows.close_ready(feed))
+        closed = windows.closed_until.get(feed)
+        self._close_at[feed] = (
+            None if closed is None else closed + windows.window + windows.allowed_lateness
+        )
 
     def _accept(self, feed: str, event: Event, out: Output) -> None:
         alerts = self.engine.on_event(feed, event)

@@ -59,13 +59,13 @@ class Settings(BaseSettings):
     topic_prefix: str = Field(
         "", description="prefix for every topic name (tests give each test its own)"
     )
-    # One partition per topic by default: the rules and windows judge by a
-    # per-feed event-time watermark, and with several partitions a flat-out
-    # replay skews them by up to a fetch (~3,000 messages, an hour of event
-    # time on `small`), so entities in the lagging partition would look
-    # offline and their windows late. One worker process consumes every
-    # partition anyway, so one loses no parallelism (docs/ARCHITECTURE.md).
-    topic_partitions: int = Field(1, ge=1, le=256)
+    # Partitions of every feed, of alerts.ack.v1 and of the worker's internal
+    # topics (keyed stages, streams/stages): the unit of scale-out and failover.
+    # Every event time and watermark is per partition, so a lagging partition
+    # never makes another's entities look offline. Compose sets 8.
+    topic_partitions: int = Field(
+        4, ge=1, le=256, description="partitions per topic (the most workers that help)"
+    )
 
     # --- simulator ---
     profile: str = Field("small", description="city profile: small, qingdao or megacity")
@@ -97,6 +97,20 @@ class Settings(BaseSettings):
     # Tansu holds a group join for the whole rebalance timeout (measured: 60 s
     # with Faust's default), so the embedded default is short (DESIGN.md).
     broker_rebalance_timeout_s: float = Field(3.0, gt=0)
+    # A merging stage (circuits, districts) waits for the slowest input partition;
+    # one silent this long stops holding it back (Kafka Streams max.task.idle.ms).
+    # Well above a failover (a few s) and a rebalance: within it, results are exact.
+    worker_idle_timeout_s: float = Field(
+        30.0, gt=0, description="processing-time idleness of a merged stage's input"
+    )
+    # quix-streams' commit_interval: state changelog + offsets every this often
+    # (outputs are sent per batch, as soon as they exist).
+    worker_commit_interval_s: float = Field(1.0, ge=0, description="checkpoint interval")
+    # Failover: a survivor takes a dead member's partitions once its session
+    # expires. aiokafka's default 10 s session (+ 3 s heartbeats) was ~13 s of
+    # the 20.5-21.7 s measured from `kill -9` to lag 0 (issue 13).
+    worker_session_timeout_s: float = Field(3.0, ge=1, description="consumer session timeout")
+    worker_heartbeat_interval_s: float = Field(0.5, gt=0, description="heartbeat interval")
     table_cleanup_interval_s: float = Field(
         5.0, gt=0, description="how often window-close callbacks fire"
     )

@@ -121,8 +121,14 @@ class FleetThresholds(_Section):
         return self
 
 
+class PipelineThresholds(_Section):
+    # processing-time seconds (wall clock), unlike every other duration here
+    feed_silent_s: Annotated[float, Field(gt=0)]
+
+
 class Thresholds(_Section):
     engine: EngineThresholds
+    pipeline: PipelineThresholds
     gas: GasThresholds
     streetlight: StreetlightThresholds
     heating: HeatingThresholds

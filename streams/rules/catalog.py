@@ -22,6 +22,8 @@ CIRCUIT = RuleInfo("circuit", "circuit")
 DISTRICT = RuleInfo("district", "district-lit")
 STATION = RuleInfo("heating_station", "heating")
 TRUCK = RuleInfo("truck", "truck")
+#: A whole feed; kept by the worker that owns partition 0 (streams/stages/feed_silence.py).
+FEED = RuleInfo("feed", "feed-silent")
 
 RULES: dict[str, RuleInfo] = {
     "gas.lel_high": GAS,
@@ -39,7 +41,11 @@ RULES: dict[str, RuleInfo] = {
     "fleet.geofence_violation": TRUCK,
     "fleet.idle": TRUCK,
     "fleet.speeding": TRUCK,
+    "pipeline.feed_silent": FEED,
 }
+
+#: Rules DESIGN.md does not list (issue 13; docs/ARCHITECTURE.md, "Where the code differs").
+BEYOND_DESIGN = frozenset({"pipeline.feed_silent"})
 
 
 def store_key(info: RuleInfo, entity_id: str) -> str:

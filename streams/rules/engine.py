@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from cityops.base.thresholds import Thresholds
 from streams import topics
@@ -53,6 +53,16 @@ class _Offline:
     fire: Callable[[State, int, RuleContext], tuple[State, list[Alert]]]
 
 
+class LightFact(NamedTuple):
+    """One light's dark flag for its circuit (`out` None = the light left the circuit)."""
+
+    circuit_id: str
+    light_id: str
+    out: bool | None
+    at: int
+    district: str
+
+
 class RuleEngine:
     def __init__(
         self,
@@ -61,9 +71,16 @@ class RuleEngine:
         store: MutableMapping[str, Any],
         *,
         runbook_base_url: str,
+        group_rules: bool = True,
     ) -> None:
         self.ctx = RuleContext(thresholds, city, runbook_base_url)
         self.store = store
+        #: False in the partitioned topology (streams/stages): the circuit and
+        #: district rules run in their own stages, keyed by circuit and district,
+        #: so a light's report leaves a `LightFact` in `facts` instead of touching
+        #: `circuit:`/`district-lit:` keys that other partitions share.
+        self.group_rules = group_rules
+        self.facts: list[LightFact] = []
         self._lateness_ms = seconds_ms(thresholds.engine.allowed_lateness_s)
         self._bucket_ms = max(1, seconds_ms(thresholds.engine.timer_bucket_s))
         self._offline: dict[str, _Offline] = {
@@ -181,6 +198,20 @@ class RuleEngine:
         assert state is not None
         self.store[key] = state
         old = prev or {}
+        if not self.group_rules:
+            # Clamped up to the partition's watermark: the circuit stage releases
+            # facts in event-time order once every partition's watermark passed
+            # them, so a fact must never be earlier than the watermark already sent.
+            mark = self.watermark("streetlight")
+            fact_at = at if mark is None or at >= mark else mark
+            if old.get("circuit") not in (None, event.circuit_id):
+                self.facts.append(
+                    LightFact(old["circuit"], event.light_id, None, fact_at, old["district"])
+                )
+            self.facts.append(
+                LightFact(event.circuit_id, event.light_id, state["out"], fact_at, event.district)
+            )
+            return alerts
         if old.get("circuit") not in (None, event.circuit_id):
             alerts += self._circuit(old["circuit"], event.light_id, None, at, old["district"])
         alerts += self._circuit(event.circuit_id, event.light_id, state["out"], at, event.district)
@@ -192,6 +223,18 @@ class RuleEngine:
         new_expected, new_lit = state["contrib"]
         alerts += self._district(event.district, new_expected - expected, new_lit - lit, at)
         return alerts
+
+    def circuit_fact(self, fact: LightFact) -> list[Alert]:
+        """Apply one light fact to its circuit (the circuit stage's entry point)."""
+        return self._circuit(fact.circuit_id, fact.light_id, fact.out, fact.at, fact.district)
+
+    def district_counts(self, district: str, expected: int, lit: int, at: int) -> list[Alert]:
+        """Judge a district's lit rate on absolute counts (the district stage's entry
+        point: one merged 1-minute roll-up)."""
+        prev = self.store.get(catalog.store_key(catalog.DISTRICT, district)) or {}
+        return self._district(
+            district, expected - prev.get("expected", 0), lit - prev.get("lit", 0), at
+        )
 
     def _circuit(
         self, circuit_id: str, light_id: str, out: bool | None, at: int, district: str

@@ -14,21 +14,15 @@ from typing import Any
 
 import orjson
 import pytest
-from aiokafka import ConsumerRecord, TopicPartition
+from aiokafka import TopicPartition
 from aiokafka.errors import KafkaTimeoutError
+from aiokafka.partitioner import DefaultPartitioner
 
+from cityops.base.kafka_loop import BatchSender, Out, Send, _failed_future
 from cityops.base.settings import Settings
 from streams import topics
-from streams.direct import (
-    GC_THRESHOLDS,
-    DirectWorker,
-    _failed_future,
-    _Send,
-    changelog_topic,
-    tune_gc,
-)
+from streams.direct import GC_THRESHOLDS, DirectWorker, changelog_topic, tune_gc
 from streams.models import Alert, DeadLetter
-from streams.pipeline import Output
 from tests.fixtures.pipeline import (
     _read_topic,
     group_caught_up,
@@ -37,7 +31,7 @@ from tests.fixtures.pipeline import (
     running_pipeline,
     wait_until,
 )
-from tests.streams.test_app import gas_event
+from tests.streams.test_worker import gas_event
 
 pytestmark = pytest.mark.integration
 
@@ -147,29 +141,21 @@ def test_rule_state_survives_a_restart(
     ]
 
 
-class _Spy(DirectWorker):
-    """Refuses the first attempt of every alert send; records the broker at each commit."""
+class _SpySender(BatchSender):
+    """Refuses the first attempt of every alert send; counts what was handed over."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.refused = 0
-        self.alerts_sent = 0
-        self.changes_sent = 0
-        # (offsets to commit, alerts handed to the producer so far, alerts in the
-        #  broker's log, changelog records handed over so far, changelog records in the log)
-        self.commits: list[tuple[dict[TopicPartition, int], int, int, int, int]] = []
+    def __init__(self, producer: Any, alerts: str, changelog: str) -> None:
+        super().__init__(producer)
+        self.alerts, self.changelog = alerts, changelog
+        self.refused = self.alerts_sent = self.changes_sent = 0
 
-    async def send(self, out: Output) -> list[_Send]:
-        self.alerts_sent += len(out.alerts)
-        self.changes_sent += len(self.table.changes)
-        sends = await super().send(out)
-        alerts = len(out.deadletters)
-        wrapped = list(sends)
-        for i in range(alerts, alerts + len(out.alerts)):
-            wrapped[i] = self._refuse_once(sends[i])
-        return wrapped
-
-    def _refuse_once(self, send: _Send) -> _Send:
+    def _send(self, topic: str, partition: int, records: list[Out]) -> Send:
+        send = super()._send(topic, partition, records)
+        if topic == self.changelog:
+            self.changes_sent += len(records)
+        if topic != self.alerts:
+            return send
+        self.alerts_sent += len(records)
         tries = 0
 
         async def attempt() -> asyncio.Future[Any]:
@@ -182,49 +168,61 @@ class _Spy(DirectWorker):
 
         return attempt
 
-    async def commit(self, data: dict[TopicPartition, list[ConsumerRecord[Any, Any]]]) -> None:
-        bootstrap = self.settings.kafka_bootstrap or ""
-        # Records counted by reading them: Tansu's ListOffsets answers the base
-        # offset of the last record batch + 1, not the log end (measured).
-        alerts = await _read_topic(bootstrap, self.settings.topic(topics.ALERTS), 10.0)
-        changelog = await _read_topic(bootstrap, self.changelog, 10.0)
-        offsets = {tp: records[-1].offset + 1 for tp, records in data.items()}
-        self.commits.append(
-            (offsets, self.alerts_sent, len(alerts), self.changes_sent, len(changelog))
-        )
-        await super().commit(data)
-
 
 def test_offsets_are_committed_only_after_outputs_are_acknowledged(
     direct_settings: Settings, created_topics: list[str]
 ) -> None:
     settings = direct_settings
+    bootstrap = settings.kafka_bootstrap or ""
     now = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
     events = [_gas("GD-1", now + timedelta(seconds=60 * i), lel) for i, lel in enumerate([1, 30])]
-    gas = TopicPartition(settings.topic(topics.GAS_DETECTOR), 0)
+    n = settings.topic_partitions
+    gas = TopicPartition(
+        settings.topic(topics.GAS_DETECTOR), DefaultPartitioner()(b"GD-1", list(range(n)), [])
+    )
+    # (offsets committed, alerts handed over, alerts in the log, changes handed over,
+    #  changes in the log), at each commit
+    commits: list[tuple[dict[TopicPartition, int], int, int, int, int]] = []
 
-    async def scenario() -> _Spy:
+    async def scenario() -> _SpySender:
         stop = asyncio.Event()
-        worker = _Spy(settings, stop)
+        worker = DirectWorker(settings, stop)
+        loop = worker.loop
+        spy = loop.sender = _SpySender(
+            loop.producer, settings.topic(topics.ALERTS), changelog_topic(settings)
+        )
+        commit = loop.consumer.commit
+
+        async def recording_commit(offsets: dict[TopicPartition, int]) -> None:
+            # Records counted by reading them: Tansu's ListOffsets answers the base
+            # offset of the last record batch + 1, not the log end (measured).
+            alerts = await _read_topic(bootstrap, settings.topic(topics.ALERTS), 10.0)
+            changes = await _read_topic(bootstrap, changelog_topic(settings), 10.0)
+            commits.append(
+                (dict(offsets), spy.alerts_sent, len(alerts), spy.changes_sent, len(changes))
+            )
+            await commit(offsets)
+
+        loop.consumer.commit = recording_commit  # type: ignore[method-assign]
         task = asyncio.create_task(worker.run())
         await produce(settings, events)
         for _ in range(600):  # a deadline, not a timing assertion
-            if task.done() or (worker.commits and worker.commits[-1][0].get(gas) == 2):
+            if task.done() or any(c[0].get(gas) == 2 for c in commits):
                 break
             await asyncio.sleep(0.1)
         stop.set()
         await task
-        return worker
+        return spy
 
-    worker = asyncio.run(scenario())
-    assert worker.refused >= 1, "the alert's first send must have been refused"
-    assert worker.commits and worker.commits[-1][0][gas] == len(events)
-    for _, alerts_sent, alerts_in_log, changes_sent, changes_in_log in worker.commits:
+    spy = asyncio.run(scenario())
+    assert spy.refused >= 1, "the alert's first send must have been refused"
+    assert any(c[0].get(gas) == len(events) for c in commits)
+    for _, alerts_sent, alerts_in_log, changes_sent, changes_in_log in commits:
         # every output and state change handed over before this commit is in the log
         assert alerts_in_log >= alerts_sent
         assert changes_in_log >= changes_sent
-    assert worker.alerts_sent == 1 and worker.changes_sent > 0
-    assert group_caught_up(settings.kafka_bootstrap or "", settings.worker_id, [gas.topic])
+    assert spy.alerts_sent == 1 and spy.changes_sent > 0
+    assert group_caught_up(bootstrap, settings.worker_id, [gas.topic])
 
 
 def test_tune_gc_sets_the_worker_thresholds_and_returns_the_old_ones() -> None:

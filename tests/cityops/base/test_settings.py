@@ -55,7 +55,7 @@ def test_passwords_in_urls_are_not_echoed(monkeypatch: pytest.MonkeyPatch) -> No
 def test_defaults_are_valid_and_topics_get_the_prefix() -> None:
     settings = load_settings(_env_file=None, topic_prefix="t1.")
     assert settings.topic("alerts.v1") == "t1.alerts.v1"
-    assert settings.topic_partitions == 1 and settings.profile == "small"
+    assert settings.topic_partitions == 4 and settings.profile == "small"
 
 
 def test_a_stack_env_of_a_dead_up_is_ignored(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.rules.catalog import RULES
+from streams.rules.catalog import BEYOND_DESIGN, RULES
 
 RUNBOOKS = Path(__file__).resolve().parents[3] / "docs" / "runbooks"
 SECTIONS = ("## What it means", "## First checks", "## Who acts", "## How it resolves")
@@ -38,4 +38,5 @@ def test_catalog_matches_design_md_rule_table() -> None:
         for line in design.read_text(encoding="utf-8").splitlines()
         if line.startswith(feeds)
     }
-    assert rules == set(RULES)
+    # rules added after DESIGN.md (docs/ARCHITECTURE.md, "Where the code differs")
+    assert rules == set(RULES) - BEYOND_DESIGN

@@ -1,0 +1,144 @@
+"""The circuit stage: `streetlight.circuit_outage`, keyed by circuit id.
+
+Input: the by-circuit repartition topic (light facts from the entity stage,
+key = circuit id, and watermark markers) and `alerts.ack.v1` (key = the alert's
+entity id, so a circuit alert's acknowledgement lands on its circuit's
+partition). State per partition: the circuits (`circuit:<id>`, the same record
+and rule as before the split) and the gate (`~gate`: markers, repeats, facts
+waiting for the watermark).
+
+Facts are applied in (event time, source partition, sequence) order once the
+minimum streetlight watermark over all source partitions has passed them
+(`streams.stages.gate`): the circuit's dark share, and so the alert, is then the
+same whichever way the sources' facts interleaved.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, MutableMapping, Sequence
+
+import orjson
+
+from cityops.base.thresholds import Thresholds
+from streams import topics
+from streams.models import AlertAck
+from streams.pipeline import Output, RawMessage
+from streams.rules.city import CityContext
+from streams.rules.engine import LightFact, RuleEngine
+from streams.stages.base import StageOutput, StageTopics
+from streams.stages.entity import MARK_KEY
+from streams.stages.gate import Gate
+from streams.state import BufferedJsonStore
+from streams.validation import decode_model
+
+log = logging.getLogger(__name__)
+
+_GATE = "~gate"
+CHANNEL = "streetlight"
+
+
+class CircuitStage:
+    name = "circuit"
+
+    def __init__(
+        self,
+        names: StageTopics,
+        thresholds: Thresholds,
+        city: CityContext,
+        *,
+        runbook_base_url: str,
+        idle_s: float,
+        monotonic: Callable[[], float] | None = None,
+    ) -> None:
+        self.names = names
+        self.inputs = (names.by_circuit, names.topic(topics.ALERTS_ACK))
+        self.changelog = names.changelog(self.name)
+        self.thresholds = thresholds
+        self.city = city
+        self.runbook_base_url = runbook_base_url
+        self.idle_s = idle_s
+        self.monotonic = monotonic
+
+    def task(self, partition: int, state: MutableMapping[bytes, bytes]) -> CircuitTask:
+        return CircuitTask(self, partition, state)
+
+
+class CircuitTask:
+    def __init__(
+        self, stage: CircuitStage, partition: int, state: MutableMapping[bytes, bytes]
+    ) -> None:
+        self.stage = stage
+        self.partition = partition
+        self.store = BufferedJsonStore(state)
+        self.engine = RuleEngine(
+            stage.thresholds, stage.city, self.store, runbook_base_url=stage.runbook_base_url
+        )
+        saved = self.store.get(_GATE) or {}
+        kwargs = {} if stage.monotonic is None else {"monotonic": stage.monotonic}
+        self.gate = Gate(stage.names.partitions, stage.idle_s, saved, **kwargs)
+        # [at, src, seq, circuit, light, out, district], sorted on release
+        self.pending: list[list] = saved.get("pending", [])
+        self.changed = False
+
+    def process(self, messages: Sequence[RawMessage]) -> StageOutput:
+        result = StageOutput()
+        acks = self.stage.inputs[1]
+        for msg in messages:
+            if msg.source_topic == acks:
+                result.out.extend_from(self._ack(msg))
+                continue
+            self._receive(msg)
+        result.out.extend_from(self._release())
+        return result
+
+    def tick(self) -> StageOutput:
+        return StageOutput(out=self._release())
+
+    def flush(self) -> None:
+        if self.changed:
+            self.store[_GATE] = {**self.gate.to_json(), "pending": self.pending}
+            self.changed = False
+        self.store.flush()
+
+    def _receive(self, msg: RawMessage) -> None:
+        try:
+            body = orjson.loads(msg.value or b"")
+            src = int(body["src"])
+            if msg.key == MARK_KEY:
+                self.gate.mark(CHANNEL, src, int(body["wm"]))
+            elif self.gate.accept(src, int(body["seq"])):
+                circuit, light, out, at, district = body["fact"]
+                self.pending.append([at, src, body["seq"], circuit, light, out, district])
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+            # Only the entity stage writes this topic: a record it cannot have
+            # written is dropped (and logged), never allowed to stop the stage.
+            log.warning("dropped a malformed record at %d", msg.offset)
+            return
+        self.changed = True
+
+    def _release(self) -> Output:
+        out = Output()
+        if not self.pending:
+            return out
+        horizon = self.gate.horizon(CHANNEL)
+        if horizon is None:
+            return out
+        ready = [f for f in self.pending if f[0] < horizon]
+        if not ready:
+            return out
+        self.pending = [f for f in self.pending if f[0] >= horizon]
+        self.changed = True
+        ready.sort(key=lambda f: (f[0], f[1], f[2]))
+        for at, _src, _seq, circuit, light, dark, district in ready:
+            fact = LightFact(circuit, light, dark, at, district)
+            out.alerts += self.engine.circuit_fact(fact)
+        return out
+
+    def _ack(self, msg: RawMessage) -> Output:
+        """An acknowledgement of a circuit alert (others are not this stage's)."""
+        ack = decode_model(AlertAck, msg.value) if msg.value is not None else None
+        out = Output()
+        if isinstance(ack, AlertAck) and ack.alert_id.startswith("streetlight.circuit_outage:"):
+            out.alerts += self.engine.on_ack(ack)
+        return out

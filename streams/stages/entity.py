@@ -1,0 +1,214 @@
+"""The entity stage: partitioned like the feeds (key = entity id).
+
+Per partition: validation (with `key_mismatch`), the per-entity rules, offline
+timers and their watermark, and the *partial* 1-minute roll-ups of the entities
+that hash to it. What depends on several partitions leaves as records:
+
+- each light report's dark flag for its circuit (`LightFact`) to the
+  by-circuit repartition topic, key = circuit id;
+- each closed partial roll-up to the by-district repartition topic, key = district;
+- watermark markers to *every* partition of those two topics, so the merging
+  stages know how far this partition has got: `{"src": p, "wm": ms}` (the
+  streetlight watermark: no fact at or after it will be earlier) and
+  `{"src": p, "closed": {feed: ms}}` (windows ending at or before it were sent).
+
+Event time is the partition's own: the rules' watermark (`wm:<feed>` in the
+partition's state) moves only with this partition's events, so no other
+partition's speed changes what fires here. An idle partition (nothing arrives)
+keeps its watermark: its offline timers wait, so it raises no offline alert for
+entities it cannot tell from a stopped feed; a whole feed stopping is
+`pipeline.feed_silent` (processing time), and busy partitions fire their own
+offline alerts whatever an idle one does (tests/streams/test_stages.py).
+
+Facts carry the partition watermark at their event (`at` clamped up to it), and a
+sequence number per partition kept in the state: a partition re-processed after a
+crash sends the same facts with the same numbers, and the receivers drop repeats.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, MutableMapping, Sequence
+from datetime import datetime, timedelta
+
+import orjson
+
+from cityops.base.thresholds import Thresholds
+from streams import topics
+from streams.pipeline import Output, Processor, RawMessage
+from streams.rules.city import CityContext
+from streams.rules.engine import RuleEngine
+from streams.rules.lifecycle import parse_alert_id
+from streams.rules.timeutil import to_ms
+from streams.stages import snapshot
+from streams.stages.base import Record, StageOutput, StageTopics
+from streams.state import BufferedJsonStore
+from streams.validation import KEY_MISMATCH, Rejection
+from streams.windows import RollupWindows
+
+MARK_KEY = b"~mark"
+_META = "~entity"  # {"seq": n, "wm": sent streetlight mark, "closed": {feed: ms}}
+_FEEDS = (*topics.FEED_TOPICS, topics.ALERTS_ACK)
+_ORDER = {name: i for i, name in enumerate(_FEEDS)}
+
+
+class EntityStage:
+    name = "entity"
+
+    def __init__(
+        self,
+        names: StageTopics,
+        thresholds: Thresholds,
+        city: CityContext,
+        *,
+        clock: Callable[[], datetime],
+        max_age: timedelta,
+        max_future: timedelta,
+        runbook_base_url: str,
+    ) -> None:
+        self.names = names
+        self.inputs = tuple(names.topic(t) for t in _FEEDS)
+        self.changelog = names.changelog(self.name)
+        self.bare = dict(zip(self.inputs, _FEEDS, strict=True))
+        self.thresholds = thresholds
+        self.city = city
+        self.clock = clock
+        self.max_age = max_age
+        self.max_future = max_future
+        self.runbook_base_url = runbook_base_url
+
+    def task(self, partition: int, state: MutableMapping[bytes, bytes]) -> EntityTask:
+        return EntityTask(self, partition, state)
+
+
+class EntityTask:
+    def __init__(
+        self, stage: EntityStage, partition: int, state: MutableMapping[bytes, bytes]
+    ) -> None:
+        self.stage = stage
+        self.partition = partition
+        self.state = state
+        self.store = BufferedJsonStore(state)
+        self.engine = RuleEngine(
+            stage.thresholds,
+            stage.city,
+            self.store,
+            runbook_base_url=stage.runbook_base_url,
+            group_rules=False,
+        )
+        windows = snapshot.load(state, stage.city) or RollupWindows(stage.city)
+        self.processor = Processor(
+            self.engine,
+            windows,
+            clock=stage.clock,
+            max_age=stage.max_age,
+            max_future=stage.max_future,
+            partitioned=True,
+        )
+        self.meta = self.store.get(_META) or {"seq": 0, "wm": None, "closed": {}}
+        self.windows_changed = False
+
+    # --- StageTask ---
+    def process(self, messages: Sequence[RawMessage]) -> StageOutput:
+        by_topic: dict[str, list[RawMessage]] = {}
+        for msg in messages:
+            by_topic.setdefault(msg.topic, []).append(msg)
+        result = StageOutput()
+        for bare in sorted(by_topic, key=_ORDER.__getitem__):
+            batch = by_topic[bare]
+            if bare == topics.ALERTS_ACK:
+                result.out.extend_from(self._acks(batch))
+                continue
+            out = self.processor.handle_feed(batch)
+            self.windows_changed = True
+            result.out.extend_from(out, rollups=False)
+            self._facts(result)
+            self._partials(out, result)
+        self._markers(result)
+        return result
+
+    def tick(self) -> StageOutput:
+        return StageOutput()
+
+    def flush(self) -> None:
+        self.store[_META] = self.meta
+        self.store.flush()
+        if self.windows_changed:
+            snapshot.save(self.state, self.processor.windows, self.stage.city)
+            self.windows_changed = False
+
+    # --- inside ---
+    def _acks(self, batch: list[RawMessage]) -> Output:
+        """Acknowledgements keyed by the alert's entity id; others are dead-lettered."""
+        good: list[RawMessage] = []
+        bad = Output()
+        now = self.stage.clock()
+        for msg in batch:
+            entity = _ack_entity(msg.value)
+            rejection = None if entity is None else _check_ack_key(msg.key, entity)
+            if rejection is None:
+                good.append(msg)  # an undecodable ack is the processor's to reject
+            else:
+                bad.deadletters.append(self.processor._deadletter(rejection, msg, now))
+        out = self.processor.handle_acks(good)
+        out.deadletters = bad.deadletters + out.deadletters
+        return out
+
+    def _next_seq(self) -> int:
+        self.meta["seq"] += 1
+        return int(self.meta["seq"])
+
+    def _facts(self, result: StageOutput) -> None:
+        facts = self.engine.facts
+        if not facts:
+            return
+        self.engine.facts = []
+        names = self.stage.names
+        topic, p = names.by_circuit, self.partition
+        for fact in facts:
+            value = orjson.dumps({"src": p, "seq": self._next_seq(), "fact": list(fact)})
+            result.records.append(Record(topic, fact.circuit_id.encode(), value))
+
+    def _partials(self, out: Output, result: StageOutput) -> None:
+        topic, p = self.stage.names.by_district, self.partition
+        for rollup in out.rollups:
+            value = orjson.dumps(
+                {"src": p, "seq": self._next_seq(), "rollup": rollup.model_dump(mode="json")}
+            )
+            result.records.append(Record(topic, rollup.district.encode(), value))
+
+    def _markers(self, result: StageOutput) -> None:
+        names, p = self.stage.names, self.partition
+        wm = self.engine.watermark("streetlight")
+        if wm is not None and wm != self.meta["wm"]:
+            self.meta["wm"] = wm
+            value = orjson.dumps({"src": p, "wm": wm})
+            for q in range(names.partitions):
+                result.records.append(Record(names.by_circuit, MARK_KEY, value, q))
+        windows = self.processor.windows
+        closed = {
+            topics.FEED_NAME[t]: to_ms(c) for t, c in windows.closed_until.items() if c is not None
+        }
+        if closed != self.meta["closed"]:
+            self.meta["closed"] = closed
+            value = orjson.dumps({"src": p, "closed": closed})
+            for q in range(names.partitions):
+                result.records.append(Record(names.by_district, MARK_KEY, value, q))
+
+
+def _ack_entity(value: bytes | None) -> str | None:
+    """The entity id of an acknowledgement's alert (None when it cannot be read)."""
+    try:
+        alert_id = orjson.loads(value or b"").get("alert_id")
+    except (orjson.JSONDecodeError, AttributeError):
+        return None
+    parsed = parse_alert_id(alert_id) if isinstance(alert_id, str) else None
+    return None if parsed is None else parsed[1]
+
+
+def _check_ack_key(key: bytes | None, entity_id: str) -> Rejection | None:
+    """`key_mismatch` unless an acknowledgement is keyed by its alert's entity id
+    (`streams.validation.check_key` does the same for feed events)."""
+    if key is not None and key == entity_id.encode():
+        return None
+    got = "no key" if key is None else f"key {key[:80]!r}"
+    return Rejection(KEY_MISMATCH, f"{got} is not the alert's entity id {entity_id!r}")
