@@ -35,6 +35,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="simulator events/s (event time runs faster than the clock); 0 = real time",
     )
     up.add_argument("--no-simulator", action="store_true", help="start no simulator")
+    up.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        choices=range(1, 65),
+        metavar="N",
+        help="worker processes sharing the partitions (at most CITYOPS_TOPIC_PARTITIONS help)",
+    )
     up.set_defaults(handler=_up)
 
 
@@ -56,7 +64,7 @@ def _up(args: argparse.Namespace) -> int:
         try:
             write_stack_env(settings)
             sim_args = None if args.no_simulator else ["--rate", str(args.rate)]
-            start_pipeline(settings, stack, simulate_args=sim_args)
+            start_pipeline(settings, stack, simulate_args=sim_args, workers=args.workers)
             for name, url in stack.endpoints.items():
                 log.info("%s: %s", name, url)
             log.info("pipeline started in %.1f s; Ctrl-C stops it", time.monotonic() - started)

@@ -176,17 +176,30 @@ def cityops_argv(*args: str) -> list[str]:
 
 
 def start_pipeline(
-    settings: Settings, stack: Stack, *, simulate_args: list[str] | None, notifier: bool = True
+    settings: Settings,
+    stack: Stack,
+    *,
+    simulate_args: list[str] | None,
+    notifier: bool = True,
+    workers: int = 1,
 ) -> None:
+    """Start the pipeline processes; `workers` workers share the partitions (one group)."""
     env = {**os.environ, **settings_env(settings)}
     logs = settings.state_dir / "logs"
-    parts: list[tuple[str, list[str]]] = [("worker", ["worker"]), ("sink", ["sink"])]
+    parts: list[tuple[str, list[str], dict[str, str]]] = [("worker", ["worker"], {})]
+    for i in range(2, workers + 1):
+        # the same consumer group; each its own /metrics port
+        port = str(free_port()) if settings.metrics_port_worker else "0"
+        parts.append((f"worker-{i}", ["worker"], {"CITYOPS_METRICS_PORT_WORKER": port}))
+    parts.append(("sink", ["sink"], {}))
     if notifier and settings.alertmanager_url:
-        parts.append(("notifier", ["notify"]))
+        parts.append(("notifier", ["notify"], {}))
     if simulate_args is not None:
-        parts.append(("simulator", ["simulate", "--no-progress", *simulate_args]))
-    for name, args in parts:
-        proc = ManagedProcess(name, cityops_argv(*args), logs / f"{name}.log", env=env).start()
+        parts.append(("simulator", ["simulate", "--no-progress", *simulate_args], {}))
+    for name, args, extra in parts:
+        proc = ManagedProcess(
+            name, cityops_argv(*args), logs / f"{name}.log", env={**env, **extra}
+        ).start()
         stack.processes.append(proc)
         log.info("%s: pid %d, log %s", name, proc.pid, proc.log_path)
 
