@@ -31,7 +31,7 @@ from tests.fixtures.pipeline import (
     running_pipeline,
     wait_until,
 )
-from tests.streams.test_worker import gas_event
+from tests.streams.test_app import gas_event
 
 pytestmark = pytest.mark.integration
 

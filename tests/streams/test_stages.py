@@ -123,6 +123,6 @@ def topo_partition(key: str, n: int) -> int:
 
 
 def _gas(detector: str, at: datetime) -> dict:
-    from tests.streams.test_worker import gas_event
+    from tests.streams.test_app import gas_event
 
     return gas_event(detector, at, 1.0)
