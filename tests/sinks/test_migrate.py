@@ -82,7 +82,11 @@ def test_installed_but_not_preloaded_falls_back_to_plain_postgresql(
 
 def _write_rollups(url: str, rollups: list[Rollup]) -> None:
     async def go() -> None:
-        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        # PGlite is one backend behind every connection: no prepared statements,
+        # or two connections' auto-prepared `_pg3_0` collide.
+        async with await psycopg.AsyncConnection.connect(
+            url, autocommit=True, prepare_threshold=None
+        ) as conn:
             await Writer(conn, "insert").write(Batch(rollups=rollups))
 
     asyncio.run(go())
@@ -121,7 +125,7 @@ def test_refresh_policies_reach_back_as_far_as_late_data_is_accepted(timescale_u
     CITYOPS_MAX_EVENT_AGE_S, 7 days by default) reaches rollups_1h and rollups_1d
     after the policies run, and both agree with the 1-minute sums."""
     migrate(timescale_url)
-    with psycopg.connect(timescale_url, autocommit=True) as conn:
+    with psycopg.connect(timescale_url, autocommit=True, prepare_threshold=None) as conn:
         now = conn.execute("SELECT now()").fetchone()[0]  # type: ignore[index]
         # Live data two hours ago: the policies materialise it and the watermark
         # (below which rollups_1h reads only materialised rows) moves past it.
@@ -150,14 +154,14 @@ def test_refresh_policies_follow_the_lateness_setting(timescale_url: str) -> Non
 
     migrate(timescale_url)
     lateness = default_lateness()
-    with psycopg.connect(timescale_url, autocommit=True) as conn:
+    with psycopg.connect(timescale_url, autocommit=True, prepare_threshold=None) as conn:
         assert offsets(conn) == {
             "rollups_1h": (lateness + timedelta(hours=1), timedelta(hours=1)),
             "rollups_1d": (lateness + timedelta(days=1), timedelta(days=1)),
         }
     longer = lateness * 3
     migrate(timescale_url, lateness=longer)
-    with psycopg.connect(timescale_url, autocommit=True) as conn:
+    with psycopg.connect(timescale_url, autocommit=True, prepare_threshold=None) as conn:
         assert offsets(conn)["rollups_1h"] == (longer + timedelta(hours=1), timedelta(hours=1))
         assert offsets(conn)["rollups_1d"] == (longer + timedelta(days=1), timedelta(days=1))
 
@@ -166,7 +170,7 @@ def test_refreshing_for_a_test_keeps_the_current_hour_real_time(timescale_url: s
     """The storage tests' refresh stops where the policies stop: a roll-up written
     after it into the current hour still shows in rollups_1h."""
     migrate(timescale_url)
-    with psycopg.connect(timescale_url, autocommit=True) as conn:
+    with psycopg.connect(timescale_url, autocommit=True, prepare_threshold=None) as conn:
         now = conn.execute("SELECT now()").fetchone()[0]  # type: ignore[index]
         this_hour = now.replace(minute=0, second=0, microsecond=0)
         _write_rollups(timescale_url, [rollup("gas", "shinan", this_hour, readings=12)])
