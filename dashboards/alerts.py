@@ -5,6 +5,7 @@ from __future__ import annotations
 from grafanalib.core import Dashboard
 
 from dashboards import helpers as h
+from dashboards.alert_overlays import open_alerts_table
 from dashboards.i18n import Lang, Tr
 from dashboards.overview import open_alerts_by_severity
 
@@ -16,70 +17,7 @@ def build(lang: Lang) -> Dashboard:
     grid = h.Grid()
     severity_labels = {s: tr(f"severity.{s}") for s in h.SEVERITIES}
     grid.add(open_alerts_by_severity(tr, "alerts.open_by_severity"), 24, 4)
-    grid.add(
-        h.table(
-            tr("alerts.open.title"),
-            tr("alerts.open.description"),
-            [
-                h.sql(
-                    f"""
-                    SELECT severity, rule, state, entity_type, entity_id, district,
-                      started_at, updated_at,
-                      extract(epoch FROM {h.TIME_TO} - started_at)::bigint AS open_for_s,
-                      value, threshold, summary, runbook
-                    FROM alerts
-                    WHERE state <> 'resolved' AND {h.DISTRICT_FILTER}
-                    ORDER BY {h.severity_rank_sql()}, started_at
-                    LIMIT 1000
-                    """,
-                    expects_rows=False,
-                )
-            ],
-            mappings=h.severity_mappings(tr)
-            + h.value_mappings(
-                {
-                    "firing": (tr("state.firing"), h.ACTION),
-                    "acknowledged": (tr("state.acknowledged"), h.MINOR),
-                }
-            ),
-            overrides=[
-                h.override(
-                    "severity",
-                    displayName=tr("col.severity"),
-                    custom__cellOptions={"type": "color-background"},
-                    custom__width=90,
-                ),
-                h.override("state", displayName=tr("col.state"), custom__width=100),
-                *h.display_names(
-                    {
-                        "rule": tr("col.rule"),
-                        "entity_type": tr("col.entity_type"),
-                        "entity_id": tr("col.entity"),
-                        "district": tr("col.district"),
-                        "started_at": tr("col.started_at"),
-                        "updated_at": tr("col.updated_at"),
-                        "value": tr("col.value"),
-                        "threshold": tr("col.threshold"),
-                        "summary": tr("col.summary"),
-                    }
-                ),
-                h.override("open_for_s", displayName=tr("col.open_for"), unit="s"),
-                h.override(
-                    "runbook",
-                    displayName=tr("col.runbook"),
-                    links=[
-                        {
-                            "targetBlank": True,
-                            "title": tr("alerts.open.runbook_link"),
-                            "url": "${__value.raw}",
-                        }
-                    ],
-                ),
-            ],
-        ),
-        24,
-        12,
-    )
+    grid.add(open_alerts_table(tr, "alerts.open"), 24, 12)
     grid.add(
         h.timeseries(
             tr("alerts.raised.title"),

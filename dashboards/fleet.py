@@ -5,6 +5,7 @@ from __future__ import annotations
 from grafanalib.core import Dashboard
 
 from dashboards import helpers as h
+from dashboards.alert_overlays import alert_annotation, open_alerts_table
 from dashboards.geomap import MarkersLayer
 from dashboards.i18n import Lang, Tr
 
@@ -256,10 +257,12 @@ def build(lang: Lang) -> Dashboard:
         12,
         10,
     )
+    grid.add(open_alerts_table(tr, "fleet.open_alerts", SLUG), 24, 9)
     return h.dashboard(
         SLUG,
         lang,
         tr,
         grid,
         templates=[h.district_var(tr), h.route_var(tr)],
+        annotations=[alert_annotation(tr, SLUG)],
     )

@@ -6,6 +6,7 @@ from grafanalib.core import Dashboard
 
 from dashboards import helpers as h
 from dashboards import kpis
+from dashboards.alert_overlays import alert_annotation, open_alerts_table
 from dashboards.geomap import MarkersLayer
 from dashboards.i18n import Lang, Tr
 
@@ -233,4 +234,12 @@ def build(lang: Lang) -> Dashboard:
         10,
         15,
     )
-    return h.dashboard(SLUG, lang, tr, grid, templates=[h.district_var(tr)])
+    grid.add(open_alerts_table(tr, "gas.open_alerts", SLUG), 24, 9)
+    return h.dashboard(
+        SLUG,
+        lang,
+        tr,
+        grid,
+        templates=[h.district_var(tr)],
+        annotations=[alert_annotation(tr, SLUG)],
+    )

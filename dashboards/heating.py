@@ -7,6 +7,7 @@ from grafanalib.core import Dashboard
 
 from dashboards import helpers as h
 from dashboards import kpis
+from dashboards.alert_overlays import alert_annotation, open_alerts_table
 from dashboards.i18n import Lang, Tr
 
 SLUG = "heating"
@@ -233,10 +234,12 @@ def build(lang: Lang) -> Dashboard:
         24,
         10,
     )
+    grid.add(open_alerts_table(tr, "heating.open_alerts", SLUG), 24, 9)
     return h.dashboard(
         SLUG,
         lang,
         tr,
         grid,
         templates=[h.district_var(tr), h.enterprise_var(tr)],
+        annotations=[alert_annotation(tr, SLUG)],
     )

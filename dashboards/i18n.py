@@ -15,6 +15,7 @@ LANGS: tuple[Lang, ...] = get_args(Lang)
 MESSAGES: dict[str, tuple[str, str]] = {
     # --- shared ---
     "links.dashboards": ("CityOps dashboards", "城市运行仪表盘"),
+    "annotations.alerts": ("Alerts", "告警"),
     "var.district": ("District", "行政区"),
     "var.enterprise": ("Heating enterprise", "供热企业"),
     "var.route": ("Collection route", "收运线路"),
@@ -46,6 +47,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "legend.pushed": ("pushed to Alertmanager", "已推送"),
     # --- table columns and tooltip fields ---
     "col.rule": ("Rule", "规则"),
+    "col.acknowledged_at": ("Acknowledged", "确认时间"),
     "col.severity": ("Severity", "级别"),
     "col.state": ("State", "状态"),
     "col.entity": ("Device", "设备"),
@@ -358,6 +360,35 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "每分钟在线车辆数(rollups_1m.trucks_active)。",
     ),
     # --- Alerts and response ---
+    # --- open alerts of one feed (dashboards/alert_overlays.py) ---
+    "gas.open_alerts.title": ("Gas alert list (open)", "燃气告警清单(未关闭)"),
+    "gas.open_alerts.description": (
+        "Gas alerts firing or acknowledged, most urgent first; the red regions on the charts"
+        " are the same alerts over time. The runbook column links to the rule's runbook.",
+        "告警中或已确认的燃气告警,按紧急程度排序;图表上的红色区域即这些告警的持续时段。"
+        "处置手册列链接到该规则的处置手册。",
+    ),
+    "streetlights.open_alerts.title": ("Streetlight alert list (open)", "路灯告警清单(未关闭)"),
+    "streetlights.open_alerts.description": (
+        "Streetlight alerts firing or acknowledged, most urgent first; the red regions on the"
+        " charts are the same alerts over time. The runbook column links to the rule's runbook.",
+        "告警中或已确认的路灯告警,按紧急程度排序;图表上的红色区域即这些告警的持续时段。"
+        "处置手册列链接到该规则的处置手册。",
+    ),
+    "heating.open_alerts.title": ("Heating alert list (open)", "供热告警清单(未关闭)"),
+    "heating.open_alerts.description": (
+        "Heating alerts firing or acknowledged, most urgent first; the red regions on the"
+        " charts are the same alerts over time. The runbook column links to the rule's runbook.",
+        "告警中或已确认的供热告警,按紧急程度排序;图表上的红色区域即这些告警的持续时段。"
+        "处置手册列链接到该规则的处置手册。",
+    ),
+    "fleet.open_alerts.title": ("Fleet alert list (open)", "环卫车辆告警清单(未关闭)"),
+    "fleet.open_alerts.description": (
+        "Garbage-truck alerts firing or acknowledged, most urgent first; the red regions on the"
+        " charts are the same alerts over time. The runbook column links to the rule's runbook.",
+        "告警中或已确认的环卫车辆告警,按紧急程度排序;图表上的红色区域即这些告警的持续时段。"
+        "处置手册列链接到该规则的处置手册。",
+    ),
     "alerts.title": ("CityOps · Alerts and response", "城市运行 · 告警与处置"),
     "alerts.description": (
         "Open alerts with their runbooks, how fast they are acknowledged and resolved,"

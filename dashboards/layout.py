@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 import attr
 from grafanalib.core import (
+    Annotations,
     Dashboard,
     DashboardLink,
     GridPos,
@@ -58,6 +60,7 @@ def dashboard(
     templates: Iterable[Template] = (),
     time_from: str = "now-6h",
     refresh: str = "1m",
+    annotations: Iterable[dict[str, Any]] = (),
 ) -> Dashboard:
     """The dashboard shell: stable uid `cityops-<slug>-<lang>`, tags, links to the others."""
     return Dashboard(
@@ -67,6 +70,7 @@ def dashboard(
         tags=["cityops", lang],
         panels=grid.panels,
         templating=Templating(list=list(templates)),
+        annotations=Annotations(list=list(annotations)),
         time=Time(time_from, "now"),
         timezone="browser",
         refresh=refresh,

@@ -26,16 +26,27 @@ def _variable_queries(slug: str, dashboard: Dashboard) -> list[SqlQuery]:
     ]
 
 
+def _annotation_queries(slug: str, dashboard: Dashboard) -> list[SqlQuery]:
+    """Annotation queries on PostgreSQL, named "@<name>"; a calm run may draw none."""
+    return [
+        SqlQuery(slug, f"@{annotation['name']}", annotation["target"]["rawSql"], False)
+        for annotation in dashboard.annotations.list
+        if annotation.get("datasource", {}).get("uid") == POSTGRES_UID
+    ]
+
+
 def iter_sql_targets(lang: Lang = "en") -> list[SqlQuery]:
     """(dashboard, panel title, sql, expects_rows) of every SQL target and variable query.
 
     Panel order, then target order. Variable queries come first in each dashboard
-    (Grafana runs them before the panels); they expect rows.
+    (Grafana runs them before the panels); they expect rows. Annotation queries
+    (panel "@<name>") follow them.
     """
     queries: list[SqlQuery] = []
     for slug in DASHBOARDS:
         dashboard = build(slug, lang)
         queries.extend(_variable_queries(slug, dashboard))
+        queries.extend(_annotation_queries(slug, dashboard))
         for panel in dashboard.panels:
             for target in panel.targets:
                 if isinstance(target, CitySqlTarget):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from grafanalib.core import Dashboard
 
 from dashboards import helpers as h
+from dashboards.alert_overlays import alert_annotation, open_alerts_table
 from dashboards.geomap import SQUARE, MarkersLayer
 from dashboards.i18n import Lang, Tr
 
@@ -232,4 +233,12 @@ def build(lang: Lang) -> Dashboard:
         10,
         14,
     )
-    return h.dashboard(SLUG, lang, tr, grid, templates=[h.district_var(tr)])
+    grid.add(open_alerts_table(tr, "streetlights.open_alerts", SLUG), 24, 9)
+    return h.dashboard(
+        SLUG,
+        lang,
+        tr,
+        grid,
+        templates=[h.district_var(tr)],
+        annotations=[alert_annotation(tr, SLUG)],
+    )
