@@ -97,6 +97,7 @@ class Processor:
         oldest, newest, max_age = now - self.max_age, now + self.max_future, self.max_age
         touched: set[str] = set()
         partitioned = self.partitioned
+        accepted: list[tuple[str, datetime]] = []  # (feed topic, event time)
         for msg in messages:
             # Nothing a message holds may stop the stream: anything unexpected
             # (a decoder corner case, a rule bug) dead-letters that one message.
@@ -113,7 +114,15 @@ class Processor:
             except Exception as exc:
                 out.deadletters.append(self._failed(exc, msg, now))
                 continue
+            accepted.append((msg.topic, result.ts))
             touched.add(msg.topic)
+        # Event time to the end of the batch's processing, when its outputs are
+        # ready to be sent: one clock read per batch, not one per event.
+        if accepted:
+            done = self.clock()
+            out.latencies = [
+                (_FEED_NAME[feed], (done - ts).total_seconds()) for feed, ts in accepted
+            ]
         # Close per feed: feeds are consumed by separate agents at different
         # speeds (a backlog after a restart), and one feed's progress must not
         # close another's windows early and drop its events as late.
@@ -142,7 +151,6 @@ class Processor:
         if alerts:  # rare: spare the usual event a generator
             out.alerts.extend(with_routing_labels(a, event) for a in alerts)
         out.valid += 1
-        out.latencies.append((_FEED_NAME[feed], (self.clock() - event.ts).total_seconds()))
 
     def handle_acks(self, messages: Iterable[RawMessage]) -> Output:
         out = Output()

@@ -18,9 +18,10 @@ ENTITY_TYPE = "truck"
 
 
 def evaluate(
-    state: State | None, event: FleetGpsFix, ctx: RuleContext
+    state: State | None, event: FleetGpsFix, ctx: RuleContext, *, at_ms: int | None = None
 ) -> tuple[State | None, list[Alert]]:
-    at = to_ms(event.ts)
+    # `at_ms`: the engine's `to_ms(event.ts)`, worked out once per event
+    at = to_ms(event.ts) if at_ms is None else at_ms
     if is_stale(state, at):
         return state, []
     prev = state or {}

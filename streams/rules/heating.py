@@ -19,12 +19,18 @@ ENTITY_TYPE = "heating_station"
 
 
 def evaluate(
-    state: State | None, event: HeatingStationReading, ctx: RuleContext, *, online: bool = True
+    state: State | None,
+    event: HeatingStationReading,
+    ctx: RuleContext,
+    *,
+    online: bool = True,
+    at_ms: int | None = None,
 ) -> tuple[State | None, list[Alert]]:
     """`online`: whether the reading proves the device is reporting now; the engine passes
     False for a reading so late that the watermark is already past its own offline due
     time, so that it cannot resolve an offline alert only for it to fire again at once."""
-    at = to_ms(event.ts)
+    # `at_ms`: the engine's `to_ms(event.ts)`, worked out once per event
+    at = to_ms(event.ts) if at_ms is None else at_ms
     if is_stale(state, at):
         return state, []
     prev = state or {}

@@ -25,9 +25,10 @@ def is_lit(event: StreetlightStatus) -> bool:
 
 
 def evaluate(
-    state: State | None, event: StreetlightStatus, ctx: RuleContext
+    state: State | None, event: StreetlightStatus, ctx: RuleContext, *, at_ms: int | None = None
 ) -> tuple[State | None, list[Alert]]:
-    at = to_ms(event.ts)
+    # `at_ms`: the engine's `to_ms(event.ts)`, worked out once per event
+    at = to_ms(event.ts) if at_ms is None else at_ms
     if is_stale(state, at):
         return state, []
     prev = state or {}
