@@ -71,8 +71,11 @@ LAG_INTERVAL_S = 2.0
 # processing CPU on megacity (`python -m streams.perf`, gc callbacks: 3.5 s of
 # GC in ~13 s, 16 full collections of ~170 ms in 120 s of event time). With
 # these, ~1 s and no full collection; memory is unchanged (nothing here relies
-# on the collector: state is freed by reference counting).
-GC_THRESHOLDS = (10_000, 20, 20)
+# on the collector: state is freed by reference counting). A batch allocates
+# far more than 10,000 containers, so each was still scanned several times per
+# batch (young collections: 0.6-0.9 s of a 120 s run, 8 % of the processing):
+# 100,000 scans most of them once or never (0.3 s; 2026-12-01, docs/benchmarks.md).
+GC_THRESHOLDS = (100_000, 20, 20)
 
 
 def tune_gc() -> tuple[int, int, int]:

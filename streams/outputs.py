@@ -15,7 +15,7 @@ from cityops.base.settings import Settings
 from cityops.base.thresholds import load_thresholds
 from streams import topics
 from streams.pipeline import Output, Processor
-from streams.rules.engine import RuleEngine
+from streams.rules.engine import GROUP_KEY_PREFIXES, RuleEngine
 from streams.state import BufferedJsonStore
 from streams.windows import RollupWindows
 
@@ -28,7 +28,7 @@ def build_processor(
     settings: Settings, table: MutableMapping[bytes, bytes]
 ) -> tuple[Processor, BufferedJsonStore]:
     """The processor both runtimes run, over `table` (the rule state)."""
-    state = BufferedJsonStore(table)
+    state = BufferedJsonStore(table, keep_decoded=GROUP_KEY_PREFIXES)
     city = load_profile(settings.profile)
     engine = RuleEngine(
         load_thresholds(settings.rules_file),

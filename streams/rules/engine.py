@@ -43,6 +43,17 @@ from streams.rules.timeutil import seconds_ms, to_ms
 _WM_KEYS = {feed: f"wm:{feed}" for feed in topics.FEED_NAME.values()}
 _NO_CONTRIB = (0, 0)
 
+#: Keys read far more often than written (a circuit by each of its lights, a
+#: district, the feeds' watermarks and timer indexes), and bounded by the city's
+#: size rather than its device count: the store may keep them decoded
+#: (`BufferedJsonStore(keep_decoded=...)`).
+GROUP_KEY_PREFIXES = (
+    f"{catalog.CIRCUIT.store_prefix}:",
+    f"{catalog.DISTRICT.store_prefix}:",
+    "wm:",
+    "timers:",
+)
+
 
 @dataclass(frozen=True, slots=True)
 class _Offline:
@@ -175,12 +186,12 @@ class RuleEngine:
         state: State | None
         if online is None:
             assert isinstance(event, FleetGpsFix)
-            state, alerts = fleet.evaluate(prev, event, self.ctx)
+            state, alerts = fleet.evaluate(prev, event, self.ctx, at_ms=at)
         elif isinstance(event, GasDetectorReading):
-            state, alerts = gas.evaluate(prev, event, self.ctx, online=online)
+            state, alerts = gas.evaluate(prev, event, self.ctx, online=online, at_ms=at)
         else:
             assert isinstance(event, HeatingStationReading)
-            state, alerts = heating.evaluate(prev, event, self.ctx, online=online)
+            state, alerts = heating.evaluate(prev, event, self.ctx, online=online, at_ms=at)
         assert state is not None
         offline = self._offline.get(feed)
         if offline is not None and state.get("timer") is None:
@@ -194,7 +205,7 @@ class RuleEngine:
         prev = self.store.get(key)
         if is_stale(prev, at):
             return []
-        state, alerts = streetlight.evaluate(prev, event, self.ctx)
+        state, alerts = streetlight.evaluate(prev, event, self.ctx, at_ms=at)
         assert state is not None
         self.store[key] = state
         old = prev or {}

@@ -68,3 +68,24 @@ def test_flush_writes_each_key_once_and_handles_deletes() -> None:
     assert sorted(store) == ["wm:gas"] and len(store) == 1
     with pytest.raises(KeyError):
         store["old"]
+
+
+def test_kept_decoded_values_follow_the_table() -> None:
+    table: dict[bytes, bytes] = {}
+    store = BufferedJsonStore(table, keep_decoded=("circuit:",))
+    store["circuit:c1"] = {"lights": {"a": 0}}
+    store["light:l1"] = {"ts": 1}
+    store.flush()
+    first = store.get("circuit:c1")
+    assert first == {"lights": {"a": 0}}
+    assert store.get("circuit:c1") is first  # kept: not decoded again
+    assert store.get("light:l1") is not store.get("light:l1")  # not a kept prefix
+    # the table changed behind the store (a changelog restore): never the stale copy
+    table[b"circuit:c1"] = b'{"lights":{"a":1}}'
+    assert store.get("circuit:c1") == {"lights": {"a": 1}}
+    assert store["circuit:c1"] == {"lights": {"a": 1}}
+    del store["circuit:c1"]
+    store.flush()
+    assert store.get("circuit:c1") is None and b"circuit:c1" not in table
+    table[b"circuit:c1"] = b'{"lights":{}}'
+    assert store.get("circuit:c1") == {"lights": {}}
