@@ -184,6 +184,11 @@ def _choose_mode(conn: psycopg.Connection, url: str) -> Mode:
     try:
         with psycopg.connect(url, autocommit=True) as probe:
             probe.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
+    except psycopg.errors.InsufficientPrivilege as exc:
+        raise MigrationError(
+            f"this role may not create the timescaledb extension ({exc.diag.message_primary}):"
+            f" {OWNER_NEEDED}"
+        ) from None
     except psycopg.Error as exc:
         reason = exc.diag.message_primary or str(exc).strip() or type(exc).__name__
         log.warning(
@@ -206,19 +211,48 @@ def _server_version(conn: psycopg.Connection, mode: Mode) -> str:
     return str(row[0]) if row else "?"
 
 
+#: Who may run migrations, for the messages of a role that may not.
+OWNER_NEEDED = (
+    "run `cityops db migrate` as the role that owns the CityOps schema (the database "
+    "owner or a superuser; `cityops up` uses its superuser `cityops`): "
+    f"{WRITER_ROLE} and {GRAFANA_ROLE} only write or read rows"
+)
+
+
+def _current_user(conn: psycopg.Connection) -> str:
+    row = conn.execute("SELECT current_user").fetchone()
+    return str(row[0]) if row else "?"
+
+
 def set_passwords(
     conn: psycopg.Connection, *, writer_password: str | None, grafana_password: str | None
 ) -> list[str]:
-    """Set the roles' passwords (only those given); returns the roles changed."""
+    """Set the roles' passwords (only those given); returns the roles changed.
+
+    A role the connected user may not alter (it needs CREATEROLE or to be that
+    role: issue 12, `cityops_writer` with CITYOPS_GRAFANA_PASSWORD set failed the
+    whole command) is skipped with a warning saying who can set it."""
     changed = []
     for role, password in ((WRITER_ROLE, writer_password), (GRAFANA_ROLE, grafana_password)):
         if password:
-            # ALTER ROLE takes no bind parameters: the literal is quoted by psycopg.sql.
-            conn.execute(
-                sql.SQL("ALTER ROLE {} PASSWORD {}").format(
-                    sql.Identifier(role), sql.Literal(password)
+            try:
+                with conn.transaction():
+                    # ALTER ROLE takes no bind parameters: psycopg.sql quotes the literal.
+                    conn.execute(
+                        sql.SQL("ALTER ROLE {} PASSWORD {}").format(
+                            sql.Identifier(role), sql.Literal(password)
+                        )
+                    )
+            except psycopg.errors.InsufficientPrivilege as exc:
+                log.warning(
+                    "not setting the password of %s: role %s may not alter it (%s); run "
+                    "`cityops db migrate` with that password set as a superuser or a role "
+                    "with CREATEROLE",
+                    role,
+                    _current_user(conn),
+                    exc.diag.message_primary,
                 )
-            )
+                continue
             changed.append(role)
     return changed
 
@@ -239,16 +273,25 @@ def apply_refresh_policies(conn: psycopg.Connection, lateness: timedelta) -> lis
         ).fetchall()
         if current == [(start_offset, end_offset, every)]:
             continue
-        with conn.transaction():
-            conn.execute(
-                "SELECT remove_continuous_aggregate_policy(%s::regclass, if_exists => true)",
-                (view,),
+        try:
+            with conn.transaction():
+                conn.execute(
+                    "SELECT remove_continuous_aggregate_policy(%s::regclass, if_exists => true)",
+                    (view,),
+                )
+                conn.execute(
+                    "SELECT add_continuous_aggregate_policy(%s::regclass, start_offset => %s,"
+                    " end_offset => %s, schedule_interval => %s)",
+                    (view, start_offset, end_offset, every),
+                )
+        except psycopg.errors.InsufficientPrivilege as exc:
+            log.warning(
+                "refresh policy of %s left as it is: %s (%s)",
+                view,
+                OWNER_NEEDED,
+                exc.diag.message_primary,
             )
-            conn.execute(
-                "SELECT add_continuous_aggregate_policy(%s::regclass, start_offset => %s,"
-                " end_offset => %s, schedule_interval => %s)",
-                (view, start_offset, end_offset, every),
-            )
+            continue
         changed.append(view)
     return changed
 
@@ -290,16 +333,23 @@ def migrate(
                 )
             log.info(_MODE_LINE[mode], _server_version(conn, mode))
             applied = []
-            _ensure_table(conn)
-            for migration in migrations[current:]:
-                with conn.transaction():
-                    conn.execute(migration.sql(mode).encode())
-                    conn.execute(
-                        "INSERT INTO schema_migrations (version, name, mode) VALUES (%s, %s, %s)",
-                        (migration.version, migration.name, mode),
-                    )
-                log.info("applied migration %03d_%s", migration.version, migration.name)
-                applied.append(migration.version)
+            try:
+                _ensure_table(conn)
+                for migration in migrations[current:]:
+                    with conn.transaction():
+                        conn.execute(migration.sql(mode).encode())
+                        conn.execute(
+                            "INSERT INTO schema_migrations (version, name, mode)"
+                            " VALUES (%s, %s, %s)",
+                            (migration.version, migration.name, mode),
+                        )
+                    log.info("applied migration %03d_%s", migration.version, migration.name)
+                    applied.append(migration.version)
+            except psycopg.errors.InsufficientPrivilege as exc:
+                raise MigrationError(
+                    f"role {_current_user(conn)} may not migrate the schema at version "
+                    f"{current + len(applied)} ({exc.diag.message_primary}): {OWNER_NEEDED}"
+                ) from None
             if mode == "timescaledb":
                 refreshed = apply_refresh_policies(conn, lateness or default_lateness())
                 if refreshed:

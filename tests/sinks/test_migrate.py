@@ -5,18 +5,31 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import shutil
+import subprocess
+import sys
 import tempfile
+import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
 
 from cityops.stack.postgres import EmbeddedPostgres
-from sinks.migrate import CONTINUOUS_AGGREGATES, default_lateness, discover, migrate
+from sinks.migrate import (
+    CONTINUOUS_AGGREGATES,
+    GRAFANA_ROLE,
+    WRITER_ROLE,
+    MigrationError,
+    default_lateness,
+    discover,
+    migrate,
+)
 from sinks.writer import Batch, Writer
 from streams.models import Rollup
 from tests.fixtures.db_timescale import refresh_aggregates
@@ -180,3 +193,65 @@ def test_refreshing_for_a_test_keeps_the_current_hour_real_time(timescale_url: s
             later = this_hour + timedelta(minutes=1)
         _write_rollups(timescale_url, [rollup("gas", "shinan", later, readings=11)])
         assert _hourly_and_daily(conn, this_hour)[:2] == (23, 23)
+
+
+def _as_role(url: str, role: str) -> str:
+    """The same database as another role (the embedded cluster trusts loopback)."""
+    parts = urlsplit(url)
+    return parts._replace(netloc=f"{role}@{parts.hostname}:{parts.port}").geturl()
+
+
+def test_writer_running_migrate_with_passwords_set_skips_what_it_may_not_do(
+    database_url: str,
+) -> None:
+    """`cityops db migrate` as cityops_writer with CITYOPS_GRAFANA_PASSWORD set failed
+    with InsufficientPrivilege (issue 12): on an up-to-date schema it now sets what it
+    may (its own password), skips the Grafana role's with a message, and exits 0."""
+    migrate(database_url)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("ALTER ROLE cityops_writer PASSWORD NULL")
+        conn.execute("ALTER ROLE cityops_grafana PASSWORD NULL")
+    env = {
+        **os.environ,
+        "CITYOPS_DATABASE_URL": _as_role(database_url, WRITER_ROLE),
+        "CITYOPS_WRITER_PASSWORD": "w-secret",
+        "CITYOPS_GRAFANA_PASSWORD": "g-secret",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "cityops.cli", "db", "migrate"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "up to date" in result.stdout
+    assert f"not setting the password of {GRAFANA_ROLE}" in result.stderr
+    assert "CREATEROLE" in result.stderr
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute(
+            "SELECT rolname, rolpassword IS NOT NULL FROM pg_authid"
+            " WHERE rolname IN ('cityops_writer', 'cityops_grafana') ORDER BY 1"
+        ).fetchall()
+    assert rows == [(GRAFANA_ROLE, False), (WRITER_ROLE, True)]
+
+
+def test_writer_cannot_apply_migrations_and_is_told_which_role_can(
+    embedded_postgres: EmbeddedPostgres, database_url: str
+) -> None:
+    migrate(database_url)  # creates the roles (cluster-wide)
+    fresh = f"fresh_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(embedded_postgres.admin_url(), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{fresh}"')
+    try:
+        with pytest.raises(MigrationError) as raised:
+            migrate(_as_role(embedded_postgres.admin_url(fresh), WRITER_ROLE))
+        message = str(raised.value)
+        assert f"role {WRITER_ROLE} may not migrate the schema at version 0" in message
+        assert "database owner or a superuser" in message
+        with psycopg.connect(embedded_postgres.admin_url(fresh)) as conn:
+            assert conn.execute("SELECT to_regclass('schema_migrations')").fetchone() == (None,)
+    finally:
+        with psycopg.connect(embedded_postgres.admin_url(), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{fresh}" WITH (FORCE)')
