@@ -42,12 +42,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="run N times (fresh stack each) and report the median of the runs",
     )
     p.set_defaults(handler=_bench)
-    subs = p.add_subparsers(dest="bench_command", metavar="sink")
+    subs = p.add_subparsers(dest="bench_command", metavar="sink|drain")
     s = subs.add_parser("sink", help="rows/s the sink's writer stores (cityops.bench.sink)")
     s.add_argument("--rows", type=int, default=500_000)
     s.add_argument("--batch-size", type=int, action="append", default=None)
     s.add_argument("--json", type=Path, dest="sink_json", help="write the results as JSON")
     s.set_defaults(handler=_bench_sink)
+    d = subs.add_parser("drain", help="events/s of N workers over pre-filled topics")
+    d.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker counts")
+    d.add_argument("--profile", choices=PROFILES, default="small")
+    d.add_argument("--span", type=float, default=3600.0, help="event-time seconds to fill")
+    d.add_argument("--json", type=Path, dest="drain_json", help="write the results as JSON")
+    d.set_defaults(handler=_bench_drain)
 
 
 def _rate(text: str) -> float:
@@ -71,6 +77,17 @@ def _bench_sink(args: argparse.Namespace) -> int:
         print(json.dumps(result), flush=True)
     if args.sink_json:
         args.sink_json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+def _bench_drain(args: argparse.Namespace) -> int:
+    from cityops.bench.drain import run_drain
+
+    settings = get_settings().model_copy(update={"profile": args.profile})
+    result = run_drain(settings, args.workers, args.span, args.seed)
+    print(json.dumps(result, indent=2), flush=True)
+    if args.drain_json:
+        args.drain_json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     return 0
 
 
