@@ -31,7 +31,7 @@ COMMAND_MODULES = (
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cityops",
-        description="CityOps: city telemetry -> Kafka -> Faust -> TimescaleDB -> Grafana",
+        description="CityOps: city telemetry -> Kafka -> stream worker -> TimescaleDB -> Grafana",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)

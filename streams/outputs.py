@@ -30,15 +30,16 @@ def build_processor(
     """The processor both runtimes run, over `table` (the rule state)."""
     state = BufferedJsonStore(table, keep_decoded=GROUP_KEY_PREFIXES)
     city = load_profile(settings.profile)
+    thresholds = load_thresholds(settings.rules_file)
     engine = RuleEngine(
-        load_thresholds(settings.rules_file),
+        thresholds,
         city,
         state,
         runbook_base_url=settings.runbook_base_url,
     )
     processor = Processor(
         engine,
-        RollupWindows(city),
+        RollupWindows(city, allowed_lateness=timedelta(seconds=thresholds.windows.close_after_s)),
         clock=_utcnow,
         max_age=timedelta(seconds=settings.max_event_age_s),
         max_future=timedelta(seconds=settings.max_event_future_s),

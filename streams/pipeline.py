@@ -1,7 +1,8 @@
 """The worker's logic, free of I/O: raw messages in, records to send out.
 
-The Faust agents (`streams.app`) only decode Kafka's envelope, call this, send
-what it returns and count. Everything here runs in tests without a broker.
+Both worker runtimes, the default `streams.direct` (aiokafka batches) and the
+Faust agents of `streams.app`, only decode Kafka's envelope, call this, send what
+it returns and count. Everything here runs in tests without a broker.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
-"""The rule engine's state store over a Faust table.
+"""The rule engine's state store over the worker's state table.
 
-The engine wants a `MutableMapping[str, plain JSON]`; a Faust table with the
-app's raw serializers holds bytes. This adapter encodes with orjson and, more
+The engine wants a `MutableMapping[str, plain JSON]`; the runtimes' tables hold
+bytes (the direct runtime's changelog-backed table in `streams.direct`, or a Faust
+table with the app's raw serializers in `streams.app`). This adapter encodes with orjson and, more
 importantly, *buffers writes for one batch*: every event writes its entity and
 the feed's watermark key, so writing through would send one changelog message
 per key per event. Flushing once per batch collapses repeated keys (the

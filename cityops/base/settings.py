@@ -75,7 +75,9 @@ class Settings(BaseSettings):
     )
 
     # --- stream processing ---
-    worker_id: str = Field("cityops-worker", description="Faust app id (consumer group)")
+    worker_id: str = Field(
+        "cityops-worker", description="the worker's consumer group (and Faust app id)"
+    )
     # Both runtimes run the same pure Processor, rules and windows and pass the
     # same integration tests. "direct" (aiokafka batches, streams/direct.py) is the
     # default: on megacity at 15k events/s it carried 11.8-14.9k events/s against
@@ -200,8 +202,8 @@ class Settings(BaseSettings):
         return f"{self.topic_prefix}{name}"
 
 
-def _redact(value: object) -> object:
-    """Hide the password of a URL (postgresql://user:secret@host) in messages."""
+def redact(value: object) -> object:
+    """Hide the password of a URL (postgresql://user:secret@host) in messages and logs."""
     if isinstance(value, str) and "://" in value and "@" in value:
         scheme, _, rest = value.partition("://")
         userinfo, _, host = rest.rpartition("@")
@@ -217,7 +219,7 @@ def load_settings(**overrides: object) -> Settings:
         lines = ["invalid CityOps configuration:"]
         for err in exc.errors():
             field = ".".join(str(p) for p in err["loc"])
-            shown = _redact(err.get("input"))
+            shown = redact(err.get("input"))
             lines.append(f"  {ENV_PREFIX}{field.upper()}: {err['msg']} (got {shown!r})")
         lines.append("fix the environment variable(s) above, or unset them to use the defaults")
         raise ConfigurationError("\n".join(lines)) from None

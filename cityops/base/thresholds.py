@@ -48,6 +48,10 @@ class EngineThresholds(_Section):
     timer_bucket_s: Seconds
 
 
+class WindowThresholds(_Section):
+    close_after_s: Annotated[float, Field(ge=0)]
+
+
 class GasThresholds(_Section):
     lel_major_pct: Annotated[float, Field(gt=0, le=100)]
     lel_critical_pct: Annotated[float, Field(gt=0, le=100)]
@@ -129,6 +133,7 @@ class PipelineThresholds(_Section):
 class Thresholds(_Section):
     engine: EngineThresholds
     pipeline: PipelineThresholds
+    windows: WindowThresholds
     gas: GasThresholds
     streetlight: StreetlightThresholds
     heating: HeatingThresholds

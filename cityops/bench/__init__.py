@@ -14,8 +14,9 @@ out. While it runs, a sampler reads every few seconds:
   `cityops_events_in_total` and the sink's `cityops_sink_rows_total` (their
   /metrics), per-stage rates;
 - consumer lag: log-end offsets minus the committed offsets of the worker
-  and sink groups (Faust commits every ~3 s, so the worker's lag includes up
-  to that much in-flight work);
+  and sink groups (the worker commits after each batch's outputs are
+  acknowledged, the Faust runtime every ~3 s, so the worker's lag includes the
+  work in flight);
 - CPU seconds and resident memory of every process (from /proc).
 
 Alert latency comes from probe incidents (gas leaks on a few detectors at

@@ -1,8 +1,8 @@
 """Drive a scenario through a pipeline: generate flat out, produce, collect alerts.
 
 The run is over when the worker has committed every produced feed offset (its
-consumer group has no lag: Faust commits only after the alerts an event caused were
-handed to the producer) and `alerts.v1` has been read to its end. As a fallback (a
+consumer group has no lag: either runtime commits only after the alerts an event
+caused were handed to the producer) and `alerts.v1` has been read to its end. As a fallback (a
 worker in another consumer group) a run also ends when nothing moved for `idle_s`.
 
 Topics should have ONE partition for a scenario run: the worker keeps one event-time

@@ -23,7 +23,7 @@ from types import FrameType
 from typing import Protocol
 
 from cityops.base.kafka_admin import ensure_topics
-from cityops.base.settings import ENV_PREFIX, STACK_ENV_FILE, Settings
+from cityops.base.settings import ENV_PREFIX, STACK_ENV_FILE, Settings, redact
 from cityops.stack.broker import EmbeddedBroker
 from cityops.stack.postgres import EmbeddedPostgres
 from cityops.stack.process import ManagedProcess, StackError, free_port
@@ -92,7 +92,7 @@ def start_services(settings: Settings) -> tuple[Settings, Stack]:
                 " (TimescaleDB preloaded)" if pg.timescaledb else "",
             )
         else:
-            log.info("database: external at %s", _redact(settings.database_url))
+            log.info("database: external at %s", redact(settings.database_url))
         settings = settings.model_copy(update=overrides)
         stack.settings = settings
         asyncio.run(ensure_topics(settings, topics.ALL_TOPICS))
@@ -102,14 +102,6 @@ def start_services(settings: Settings) -> tuple[Settings, Stack]:
         stack.stop()
         raise
     return stack.settings, stack
-
-
-def _redact(url: str) -> str:
-    head, at, tail = url.rpartition("@")
-    if not at:
-        return url
-    scheme, _, userinfo = head.partition("://")
-    return f"{scheme}://{userinfo.split(':')[0]}:***@{tail}"
 
 
 def _migrate(settings: Settings) -> None:

@@ -1,5 +1,6 @@
 """The rule engine: routes events and acknowledgements to the pure rules and keeps
-all their state in one mutable mapping (a dict in tests, a Faust table in the worker).
+all their state in one mutable mapping (a dict in tests, the runtime's state table in
+the worker: `streams.state`).
 
 Store keys (all values plain JSON):
 - `gas:<detector_id>`, `light:<light_id>`, `heating:<station_id>`, `truck:<truck_id>`:

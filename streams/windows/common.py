@@ -15,7 +15,6 @@ FeedName = Literal["gas", "streetlight", "heating", "fleet"]
 #: Windows are aligned on the Unix epoch, so every worker cuts the same buckets.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 DEFAULT_WINDOW = timedelta(minutes=1)
-DEFAULT_ALLOWED_LATENESS = timedelta(seconds=10)
 
 #: The rules' default thresholds (cityops/base/thresholds.toml): the roll-ups count
 #: against the same numbers the alerts fire on.
@@ -36,6 +35,9 @@ SNAPSHOT_EMIT_WITHIN = 2 * SNAPSHOT_MAX_AGE
 DARK_PROBE = timedelta(milliseconds=1)
 #: heating: the northern-China indoor minimum of the heating season.
 WARM_INDOOR_C = float(_THRESHOLDS.heating.indoor_min_c)
+#: How far the watermark must pass a window's end before it closes (`windows.close_after_s`:
+#: shorter than the rules' `engine.allowed_lateness_s`, see thresholds.toml for why).
+DEFAULT_ALLOWED_LATENESS = timedelta(seconds=_THRESHOLDS.windows.close_after_s)
 #: fleet: the first fix of a window joins its predecessor only across a short gap,
 #: so a truck that was off the air does not get a straight-line jump credited.
 PREVIOUS_FIX_WITHIN = timedelta(seconds=60)
