@@ -40,6 +40,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "col.status": ("Status", "完成情况"),
     "col.district": ("District", "行政区"),
     "col.warm_share": ("Heating compliance", "供热达标率"),
+    "alerts.none": ("No alerts were raised this month.", "本月未产生告警。"),
     "incidents.none": ("No critical or major alerts this month.", "本月未发生紧急或重要告警。"),
     "col.rule": ("Rule", "告警规则"),
     "col.when": ("Time (UTC)", "时间（UTC）"),
@@ -202,7 +203,7 @@ def summary(data: MonthData, lang: Lang) -> list[Markup]:
                 ).format(n, done, rate, mtta, mttr, big)
             )
     else:
-        out.append(Markup("本月未产生告警。" if zh else "No alerts were raised this month."))
+        out.append(Markup(tr(lang, "alerts.none")))
     return out
 
 
@@ -260,7 +261,12 @@ def issues(data: MonthData, lang: Lang) -> list[Markup]:
             else Markup("“{}” alerts took longest to resolve ({} on average).").format(name, took)
         )
     if not out:
+        # "met every target" would be claimed for KPIs without data too: say only what is known
         out.append(
-            Markup("本月各项指标均达到目标。" if f.zh else "Every indicator met its target.")
+            Markup(
+                "本月未发现低于目标或需督办的指标。"
+                if f.zh
+                else "No indicator fell below its target."
+            )
         )
     return out

@@ -60,7 +60,8 @@ def test_other_sentences() -> None:
 def test_no_alerts_and_nothing_to_follow_up() -> None:
     data = month(lit={"a": Share(99, 100)})
     assert plain(summary(data, "zh")[-1]) == "本月未产生告警。"
-    assert [plain(s) for s in issues(data, "en")] == ["Every indicator met its target."]
+    assert [plain(s) for s in issues(data, "en")] == ["No indicator fell below its target."]
+    assert [plain(s) for s in issues(month(), "zh")] == ["本月未发现低于目标或需督办的指标。"]
 
 
 def test_issues_name_the_worst_district_and_rules() -> None:
@@ -116,3 +117,11 @@ def test_every_message_has_both_languages() -> None:
     for key, (en, zh) in MESSAGES.items():
         assert en and zh, key
         assert en.count("{") == zh.count("{"), key
+
+
+def test_a_month_without_alerts_says_so_in_every_section() -> None:
+    page = render(month(online={"a": Share(99, 100)}), "zh", date(2026, 12, 1))
+    alerts_section = page.split('id="alerts"')[1].split("</section>")[0]
+    assert "本月未产生告警。" in alerts_section
+    assert "本月未发生紧急或重要告警。" in page
+    assert "本月全市无夜间路灯数据。" in page
