@@ -44,6 +44,7 @@ def build(lang: Lang) -> Dashboard:
                 h.override(severity_labels[s], color=h.fixed_color(h.SEVERITY_COLOR[s]))
                 for s in h.SEVERITIES
             ],
+            resolution=h.EVENTS,
         ),
         12,
         9,
@@ -87,6 +88,7 @@ def build(lang: Lang) -> Dashboard:
                     color=h.fixed_color("purple"),
                 ),
             ],
+            resolution=h.EVENTS,
         ),
         12,
         9,

@@ -174,6 +174,7 @@ def build(lang: Lang) -> Dashboard:
                 h.override(waste_labels[k], color=h.fixed_color(WASTE_COLOR[k]))
                 for k in WASTE_KINDS
             ],
+            resolution=h.DAILY,
         ),
         8,
         8,
@@ -253,6 +254,7 @@ def build(lang: Lang) -> Dashboard:
             ],
             unit="none",
             stacked=True,
+            resolution=h.PER_MINUTE,
         ),
         12,
         10,

@@ -20,6 +20,7 @@ from dashboards.fields import (
 from dashboards.layout import SCHEMA_VERSION, Grid, dashboard, iter_panels
 from dashboards.limits import GAS_OFFLINE_S, INDOOR_MIN_C, LEL_FIRST, LEL_SECOND, LIT_RATE_TARGET
 from dashboards.panels import barchart, geomap, stat, table, timeseries
+from dashboards.resolution import DAILY, EVENTS, HOURLY, PER_MINUTE, SCRAPES, Resolution
 from dashboards.sqlparts import (
     DISTRICT_FILTER,
     ENTERPRISE_FILTER,
@@ -40,9 +41,12 @@ from dashboards.variables import ON_LOAD, ON_TIME_RANGE, district_var, enterpris
 
 __all__ = [
     "ACTION",
+    "DAILY",
     "DISTRICT_FILTER",
     "ENTERPRISE_FILTER",
+    "EVENTS",
     "GAS_OFFLINE_S",
+    "HOURLY",
     "INDOOR_MIN_C",
     "INFO",
     "LEL_FIRST",
@@ -53,12 +57,14 @@ __all__ = [
     "OK",
     "ON_LOAD",
     "ON_TIME_RANGE",
+    "PER_MINUTE",
     "POSTGRES",
     "POSTGRES_UID",
     "PROMETHEUS",
     "PROMETHEUS_UID",
     "ROUTE_FILTER",
     "SCHEMA_VERSION",
+    "SCRAPES",
     "SEVERITIES",
     "SEVERITY_COLOR",
     "TIME_FROM",
@@ -67,6 +73,7 @@ __all__ = [
     "CitySqlTarget",
     "Grid",
     "PromTarget",
+    "Resolution",
     "barchart",
     "clean_sql",
     "dashboard",

@@ -17,6 +17,7 @@ from grafanalib.core import (
 from dashboards.datasources import POSTGRES
 from dashboards.fields import steps
 from dashboards.geomap import Geomap, MarkersLayer
+from dashboards.resolution import Resolution
 from dashboards.style import NEUTRAL, OK
 
 
@@ -67,7 +68,10 @@ def timeseries(
     soft_max: float | None = None,
     legend_calcs: Sequence[str] = ("lastNotNull", "max"),
     color: dict[str, str] | None = None,
+    resolution: Resolution,
 ) -> TimeSeries:
+    """`resolution` has no default: each panel says how fine its points are
+    (`dashboards/resolution.py`), rather than inheriting grafanalib's 100."""
     datasource = targets[0].to_json_data()["datasource"]
     custom: dict[str, Any] = {}
     if soft_min is not None:
@@ -97,6 +101,8 @@ def timeseries(
         tooltipSort="desc",
         spanNulls=True,
         overrides=overrides or [],
+        maxDataPoints=resolution.max_points,
+        interval=resolution.min_interval,
         extraJson={"fieldConfig": {"defaults": defaults}} if defaults else None,
     )
 

@@ -16,6 +16,10 @@ class SqlQuery(NamedTuple):
     panel: str  # panel title, or "$<name>" for a template variable
     sql: str  # with Grafana macros and template variables, as stored
     expects_rows: bool  # a simulated run of the small profile fills it
+    # The panel's maxDataPoints and interval, from which Grafana derives $__interval
+    # (grafanalib's defaults for variable and annotation queries, which have none).
+    max_data_points: int = 100
+    min_interval: str | None = None
 
 
 def _variable_queries(slug: str, dashboard: Dashboard) -> list[SqlQuery]:
@@ -50,5 +54,14 @@ def iter_sql_targets(lang: Lang = "en") -> list[SqlQuery]:
         for panel in dashboard.panels:
             for target in panel.targets:
                 if isinstance(target, CitySqlTarget):
-                    queries.append(SqlQuery(slug, panel.title, target.rawSql, target.expects_rows))
+                    queries.append(
+                        SqlQuery(
+                            slug,
+                            panel.title,
+                            target.rawSql,
+                            target.expects_rows,
+                            panel.maxDataPoints,
+                            panel.interval,
+                        )
+                    )
     return queries

@@ -195,12 +195,24 @@ def check_dashboard_queries(url: str, time_from: datetime, time_to: datetime) ->
             values: dict[str, list[str]] = {}
             for name in ("district", "enterprise", "route"):
                 query = next(q for q in queries if q.panel == f"${name}")
-                rows = _as_grafana(conn, expand(query.sql, time_from, time_to, values))
+                rows = _as_grafana(
+                    conn, expand(query.sql, time_from, time_to, values, timescaledb=False)
+                )
                 values[name] = [str(row[0]) for row in rows]
                 assert values[name], f"variable ${name} has no options"
             empty = []
             for query in queries:
-                sql = expand(query.sql, time_from, time_to, values, interval=timedelta(minutes=1))
+                # As Grafana sends it for the panel, from a data source without
+                # `timescaledb: true` (this database is plain PostgreSQL).
+                sql = expand(
+                    query.sql,
+                    time_from,
+                    time_to,
+                    values,
+                    max_data_points=query.max_data_points,
+                    min_interval=query.min_interval,
+                    timescaledb=False,
+                )
                 if not _as_grafana(conn, sql) and query.expects_rows:
                     empty.append(f"{query.dashboard}: {query.panel}")
         assert not empty, f"{lang}: panels that should show data returned no rows: {empty}"

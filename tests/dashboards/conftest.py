@@ -7,6 +7,9 @@ import pytest
 
 from dashboards.build import DASHBOARDS, GENERATED_DIR
 from dashboards.i18n import LANGS
+from tests.fixtures.db_timescale import pglite_installed, timescale_url
+
+__all__ = ["pglite_installed", "timescale_url"]
 
 
 def load(lang: str, slug: str) -> dict[str, Any]:

@@ -9,6 +9,7 @@ The lead's end-to-end test runs the same `iter_sql_targets` after a simulated ru
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -112,16 +113,28 @@ FROM alerts WHERE state IN ('acknowledged', 'resolved');
 """
 
 
-@pytest.fixture
-def city_db(database_url: str) -> Iterator[psycopg.Connection]:
-    migrate(database_url)
-    with psycopg.connect(database_url, autocommit=True) as conn:
+def _seeded(url: str) -> Iterator[psycopg.Connection]:
+    migrate(url)
+    # No prepared statements: PGlite serves every connection from one backend.
+    with psycopg.connect(url, autocommit=True, prepare_threshold=None) as conn:
         for statement in filter(str.strip, SEED.split(";\n")):
             conn.execute(statement, {"now": NOW, "from": FROM})
-    with psycopg.connect(database_url) as conn:
+    with psycopg.connect(url, prepare_threshold=None) as conn:
         conn.execute("SET TIME ZONE 'UTC'")
         conn.commit()
         yield conn
+
+
+@pytest.fixture
+def city_db(database_url: str) -> Iterator[psycopg.Connection]:
+    """The seeded city on plain PostgreSQL 15."""
+    yield from _seeded(database_url)
+
+
+@pytest.fixture
+def city_db_timescale(timescale_url: str) -> Iterator[psycopg.Connection]:
+    """The seeded city on TimescaleDB (PGlite): what the provisioned Grafana reads."""
+    yield from _seeded(timescale_url)
 
 
 def _run(conn: psycopg.Connection, sql: str) -> list[tuple[object, ...]]:
@@ -135,12 +148,14 @@ def _run(conn: psycopg.Connection, sql: str) -> list[tuple[object, ...]]:
         raise AssertionError(f"{exc}\n--- query ---\n{sql}") from exc
 
 
-def _variables(conn: psycopg.Connection, queries: list[SqlQuery]) -> dict[str, list[str]]:
+def _variables(
+    conn: psycopg.Connection, queries: list[SqlQuery], *, timescaledb: bool = False
+) -> dict[str, list[str]]:
     """Resolve the template variables like Grafana: run each variable query, select All."""
     values: dict[str, list[str]] = {}
     for name in ("district", "enterprise", "route"):  # dependency order
         query = next(q for q in queries if q.panel == f"${name}")
-        rows = _run(conn, expand(query.sql, FROM, NOW, values))
+        rows = _run(conn, expand(query.sql, FROM, NOW, values, timescaledb=timescaledb))
         values[name] = [str(row[0]) for row in rows]
         assert values[name], f"variable ${name} has no options"
     return values
@@ -152,11 +167,46 @@ def test_every_sql_target_runs_as_the_grafana_role(city_db: psycopg.Connection) 
     assert variables["district"] == sorted(["市南区", "崂山区"])
     empty = []
     for query in queries:
-        rows = _run(city_db, expand(query.sql, FROM, NOW, variables, interval=timedelta(minutes=1)))
-        if not rows:
+        # A data source without `timescaledb: true` (plain PostgreSQL has no time_bucket).
+        sql = _as_grafana_sends(query, variables, FROM, timescaledb=False)
+        if not _run(city_db, sql):
             empty.append((query.dashboard, query.panel))
     # The seeded city covers every panel, including those a short simulated run may not.
     assert not empty, f"queries without rows: {empty}"
+
+
+def _as_grafana_sends(
+    query: SqlQuery, variables: dict[str, list[str]], start: datetime, *, timescaledb: bool
+) -> str:
+    """The query expanded for its panel: maxDataPoints and interval set $__interval."""
+    return expand(
+        query.sql,
+        start,
+        NOW,
+        variables,
+        max_data_points=query.max_data_points,
+        min_interval=query.min_interval,
+        timescaledb=timescaledb,
+    )
+
+
+def test_every_sql_target_runs_on_timescaledb_as_grafana_sends_it(
+    city_db_timescale: psycopg.Connection,
+) -> None:
+    """The provisioned data source (timescaledb: true) over the dashboards' default
+    6 h: `$__timeGroupAlias` becomes time_bucket('60.000s', ...) on the per-minute
+    panels and time_bucket('300.000s', ...) on the alert panels (issue 12)."""
+    queries = iter_sql_targets("en")
+    variables = _variables(city_db_timescale, queries, timescaledb=True)
+    start = NOW - timedelta(hours=6)
+    empty, buckets = [], set()
+    for query in queries:
+        sql = _as_grafana_sends(query, variables, start, timescaledb=True)
+        buckets.update(re.findall(r"time_bucket\('([0-9.]+s)'", sql))
+        if not _run(city_db_timescale, sql):
+            empty.append((query.dashboard, query.panel))
+    assert not empty, f"queries without rows: {empty}"
+    assert buckets == {"60.000s", "300.000s"}
 
 
 def test_grafana_role_cannot_write(city_db: psycopg.Connection) -> None:
