@@ -41,21 +41,20 @@ def district_var(tr: Tr) -> Template:
     )
 
 
-def enterprise_var(tr: Tr) -> Template:
+def _in_district_var(name: str, tr: Tr, column: str, table: str) -> Template:
+    """The values of `column` seen in `table` in the range, within the chosen districts."""
     return _query_var(
-        "enterprise",
-        tr("var.enterprise"),
-        "SELECT DISTINCT enterprise_id FROM heating_station_readings"
+        name,
+        tr(f"var.{name}"),
+        f"SELECT DISTINCT {column} FROM {table}"
         f" WHERE $__timeFilter(ts) AND {DISTRICT_FILTER} ORDER BY 1",
         ON_TIME_RANGE,
     )
+
+
+def enterprise_var(tr: Tr) -> Template:
+    return _in_district_var("enterprise", tr, "enterprise_id", "heating_station_readings")
 
 
 def route_var(tr: Tr) -> Template:
-    return _query_var(
-        "route",
-        tr("var.route"),
-        "SELECT DISTINCT route_id FROM fleet_gps_readings"
-        f" WHERE $__timeFilter(ts) AND {DISTRICT_FILTER} ORDER BY 1",
-        ON_TIME_RANGE,
-    )
+    return _in_district_var("route", tr, "route_id", "fleet_gps_readings")

@@ -27,9 +27,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
@@ -38,6 +38,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 from prometheus_client import CollectorRegistry
 
+from cityops.base.clock import Clock, utc_now
 from cityops.base.metrics import LagMetrics, NotifierMetrics, consumer_lag, serve, stop_serving
 from cityops.base.settings import ConfigurationError, Settings
 from sinks.alert_payload import Payload, alert_payload, change_payloads, decode_alert
@@ -45,13 +46,6 @@ from sinks.firing import FiringSet
 from streams import topics
 
 log = logging.getLogger(__name__)
-
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
 
 # --------------------------------------------------------------------------- configuration
 

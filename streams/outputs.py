@@ -6,10 +6,11 @@ encoded for Kafka, and how it is counted. One definition, so the `direct` and
 from __future__ import annotations
 
 from collections.abc import Iterator, MutableMapping
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from cityops.base.city.profiles import load_profile
+from cityops.base.clock import utc_now
 from cityops.base.metrics import WorkerMetrics
 from cityops.base.settings import Settings
 from cityops.base.thresholds import load_thresholds
@@ -18,10 +19,6 @@ from streams.pipeline import Output, Processor
 from streams.rules.engine import GROUP_KEY_PREFIXES, RuleEngine
 from streams.state import BufferedJsonStore
 from streams.windows import RollupWindows
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def build_processor(
@@ -40,7 +37,7 @@ def build_processor(
     processor = Processor(
         engine,
         RollupWindows(city, allowed_lateness=timedelta(seconds=thresholds.windows.close_after_s)),
-        clock=_utcnow,
+        clock=utc_now,
         max_age=timedelta(seconds=settings.max_event_age_s),
         max_future=timedelta(seconds=settings.max_event_future_s),
     )

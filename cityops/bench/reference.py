@@ -14,24 +14,27 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
 import psycopg
-from prometheus_client import CollectorRegistry
 from psycopg import sql
 
 from cityops.base.city.profiles import CityProfile, load_profile
-from cityops.base.metrics import SimulatorMetrics
 from cityops.base.settings import Settings, get_settings
-from cityops.bench.options import BenchOptions, plan
+from cityops.bench.options import BenchOptions
 from cityops.bench.procfs import ProcessUsage
-from cityops.bench.sampling import LagProbe, Sample, produce_and_sample, rate_between
+from cityops.bench.sampling import (
+    LagProbe,
+    Sample,
+    produce_and_sample,
+    rate_between,
+    start_simulation,
+)
 from cityops.stack.process import ManagedProcess, StackError
 from cityops.stack.up import settings_env
-from sensors_sim.simulate import run_simulation
 from streams import topics
 
 log = logging.getLogger("cityops.bench")
@@ -112,10 +115,6 @@ async def _drive_reference(
     usage: list[ProcessUsage],
 ) -> dict[str, Any]:
     assert settings.kafka_bootstrap
-    span_s, rate = plan(city, options)
-    start = (datetime.now(UTC) - timedelta(seconds=span_s)).replace(microsecond=0)
-    registry = CollectorRegistry()
-    sim_metrics = SimulatorMetrics(registry)
     feeds = [settings.topic(t) for t in topics.FEED_TOPICS]
     lag = LagProbe(settings.kafka_bootstrap, settings.topic_partitions)
     await lag.start()
@@ -123,17 +122,7 @@ async def _drive_reference(
         u.sample()
     samples: list[Sample] = []
     began = time.monotonic()
-    sim = asyncio.create_task(
-        run_simulation(
-            settings,
-            city,
-            seed=options.seed,
-            start=start,
-            duration_s=span_s,
-            rate=rate,
-            metrics=sim_metrics,
-        )
-    )
+    sim, _ = start_simulation(settings, city, options)
 
     async def sample(sent_total: float | None = None) -> Sample:
         for u in usage:

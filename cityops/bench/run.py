@@ -5,19 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import statistics
 import time
 import urllib.request
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
 from cityops.base.city.profiles import CityProfile
-from cityops.base.metrics import SimulatorMetrics
 from cityops.base.settings import Settings
 from cityops.bench.options import BenchOptions, plan
 from cityops.bench.probes import (
@@ -30,12 +26,22 @@ from cityops.bench.probes import (
 )
 from cityops.bench.procfs import ProcessUsage
 from cityops.bench.report import percentiles
-from cityops.bench.sampling import LagProbe, Sample, lag_at, lag_bounded, produce_and_sample, scrape
+from cityops.bench.sampling import (
+    LagProbe,
+    Sample,
+    lag_at,
+    lag_bounded,
+    lag_slope,
+    produce_and_sample,
+    rate_between,
+    scrape,
+    start_simulation,
+)
 from cityops.bench.stack import service_pids, wait_ready
 from cityops.stack.process import StackError
 from cityops.stack.up import Stack, start_pipeline
 from sensors_sim.incidents import Incident
-from sensors_sim.simulate import kafka_producer, run_simulation
+from sensors_sim.simulate import kafka_producer
 from streams import topics
 
 
@@ -97,15 +103,12 @@ def run_cityops(
 async def _drive(run: _Run, city: CityProfile) -> dict[str, Any]:
     settings, options = run.settings, run.options
     assert settings.kafka_bootstrap and settings.database_url
-    span_s, rate = plan(city, options)
-    start = (datetime.now(UTC) - timedelta(seconds=span_s)).replace(microsecond=0)
+    span_s, _ = plan(city, options)
     probes: list[Incident] = list(probe_incidents(city, options.probes, span_s))
     probe_ids = [p.entity_id for p in probes]
     producer = ProbeProducer(
         kafka_producer(settings.kafka_bootstrap), {e.encode() for e in probe_ids}
     )
-    registry = CollectorRegistry()
-    sim_metrics = SimulatorMetrics(registry)
     feeds = [settings.topic(t) for t in topics.FEED_TOPICS]
     sink_topics = [*feeds, settings.topic(topics.ALERTS), settings.topic(topics.ROLLUPS)]
     lag = LagProbe(settings.kafka_bootstrap, settings.topic_partitions)
@@ -116,18 +119,8 @@ async def _drive(run: _Run, city: CityProfile) -> dict[str, Any]:
     seen: dict[str, float] = {}
     poller = asyncio.create_task(poll_alerts(settings.database_url, probe_ids, seen, stop_poll))
     began = time.monotonic()
-    sim = asyncio.create_task(
-        run_simulation(
-            settings,
-            city,
-            seed=options.seed,
-            start=start,
-            duration_s=span_s,
-            rate=rate,
-            incidents=probes,
-            producer_factory=lambda: producer,
-            metrics=sim_metrics,
-        )
+    sim, _ = start_simulation(
+        settings, city, options, incidents=probes, producer_factory=lambda: producer
     )
 
     async def take_sample() -> Sample:
@@ -182,27 +175,6 @@ def _check_alive(run: _Run) -> None:
     for u in run.usage:
         if u.name in ("worker", "sink") and not Path(f"/proc/{u.pid}").exists():
             raise StackError(f"{u.name} died during the benchmark; see its log")
-
-
-def rate_between(samples: list[Sample], attr: str, t0: float, t1: float) -> float:
-    """Rate of a counter between the samples nearest after t0 and at or before t1."""
-    window = [s for s in samples if t0 <= s.t <= t1 + 1e-6]
-    if len(window) < 2:
-        return 0.0
-    first, last = window[0], window[-1]
-    dt = last.t - first.t
-    return (getattr(last, attr) - getattr(first, attr)) / dt if dt > 0 else 0.0
-
-
-def lag_slope(samples: list[Sample], attr: str, t0: float, t1: float) -> float:
-    """Least-squares slope of lag over time (messages/s): > 0 means falling behind."""
-    pts = [(s.t, float(getattr(s, attr))) for s in samples if t0 <= s.t <= t1 + 1e-6]
-    if len(pts) < 2:
-        return 0.0
-    mt = statistics.fmean(t for t, _ in pts)
-    mv = statistics.fmean(v for _, v in pts)
-    den = sum((t - mt) ** 2 for t, _ in pts)
-    return sum((t - mt) * (v - mv) for t, v in pts) / den if den else 0.0
 
 
 def _cityops_report(

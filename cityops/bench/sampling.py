@@ -10,11 +10,17 @@ import time
 import urllib.request
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
-from cityops.bench.options import BenchOptions
+from cityops.base.city.profiles import CityProfile
+from cityops.base.metrics import SimulatorMetrics
+from cityops.base.settings import Settings
+from cityops.bench.options import BenchOptions, plan
+from sensors_sim.simulate import run_simulation
 
 
 # --- metrics and lag ---------------------------------------------------------------------
@@ -109,6 +115,28 @@ class Sample:
             "worker_lag": self.worker_lag,
             "sink_lag": self.sink_lag,
         }
+
+
+def start_simulation(
+    settings: Settings, city: CityProfile, options: BenchOptions, **extra: Any
+) -> tuple[asyncio.Task[Any], float]:
+    """Start producing the planned load (`options.plan`) in-process: the simulator's own
+    `run_simulation`, event time starting `span_s` before now. (task, event-time span)."""
+    span_s, rate = plan(city, options)
+    start = (datetime.now(UTC) - timedelta(seconds=span_s)).replace(microsecond=0)
+    extra.setdefault("metrics", SimulatorMetrics(CollectorRegistry()))
+    task = asyncio.create_task(
+        run_simulation(
+            settings,
+            city,
+            seed=options.seed,
+            start=start,
+            duration_s=span_s,
+            rate=rate,
+            **extra,
+        )
+    )
+    return task, span_s
 
 
 async def produce_and_sample(

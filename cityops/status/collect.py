@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 import aiohttp
 
+from cityops.base.clock import Clock, utc_now
 from cityops.base.settings import Settings
 from cityops.status.snapshot import (
     NEWEST_ALERTS,
-    Clock,
     OpenAlert,
     Samples,
     StatusSnapshot,
@@ -18,7 +18,6 @@ from cityops.status.snapshot import (
     apply_metrics,
     apply_simulator_fallback,
     parse_metrics,
-    utc_now,
     with_rates,
 )
 

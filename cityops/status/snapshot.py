@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -18,13 +18,6 @@ log = logging.getLogger(__name__)
 SEVERITIES = ("critical", "major", "minor", "warning", "info")
 
 NEWEST_ALERTS = 8
-
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
 
 # --------------------------------------------------------------------------- snapshot
 

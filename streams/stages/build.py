@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from cityops.base.city.profiles import load_profile
+from cityops.base.clock import Clock, utc_now
 from cityops.base.settings import Settings
 from cityops.base.thresholds import load_thresholds
 from streams.stages.base import StageTopics
@@ -14,16 +14,12 @@ from streams.stages.district import DistrictStage
 from streams.stages.entity import EntityStage
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def stage_topics(settings: Settings) -> StageTopics:
     return StageTopics(settings.worker_id, settings.topic_prefix, settings.topic_partitions)
 
 
 def build_stages(
-    settings: Settings, clock: Callable[[], datetime] = _utcnow
+    settings: Settings, clock: Clock = utc_now
 ) -> tuple[EntityStage, CircuitStage, DistrictStage]:
     """Entity, circuit and district stage, in the order a partition runs them."""
     names = stage_topics(settings)
