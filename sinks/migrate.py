@@ -41,7 +41,7 @@ _MODE_LINE = {
         "retention and compression policies)"
     ),
     "postgresql": (
-        "storage mode: plain PostgreSQL %s (timescaledb extension not available: same "
+        "storage mode: plain PostgreSQL %s (no usable timescaledb extension: same "
         "tables, rollups_1h/1d are plain views, no retention or compression)"
     ),
 }
