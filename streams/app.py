@@ -120,6 +120,15 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
 
     app.agent(feed_topic(topics.ALERTS_ACK), name="cityops.acks")(ack_agent)
 
+    async def escalation_tick() -> None:
+        # The processing-time fallback of escalation (Processor.tick); usually nothing.
+        out = processor.tick()
+        if out.alerts:
+            await send(out)
+            state.flush()
+
+    app.timer(interval=1.0, name="cityops.escalation_tick")(escalation_tick)
+
     return app
 
 

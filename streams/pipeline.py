@@ -16,6 +16,7 @@ from streams import topics
 from streams.models import Alert, AlertAck, DeadLetter, Event, Rollup
 from streams.routing import with_routing_labels
 from streams.rules.engine import RuleEngine
+from streams.rules.timeutil import from_ms
 from streams.validation import (
     INVALID_JSON,
     TS_OUT_OF_BOUNDS,
@@ -66,6 +67,30 @@ class Output:
         self.valid += other.valid
 
 
+class EscalationFallback:
+    """When to judge escalations on processing time: a feed whose escalation clock (its
+    watermark) has not moved for `escalation.fallback_idle_s` of wall-clock time has
+    them judged on that clock plus the wall-clock time since it last moved, so an
+    unacknowledged alert escalates even when its feed fell silent (a gateway outage),
+    while replays and catch-ups (the clock moving) keep pure event time. The memory is
+    deliberately not rule state: a restart only restarts the count."""
+
+    def __init__(self, engine: RuleEngine) -> None:
+        self.idle = timedelta(seconds=engine.ctx.thresholds.escalation.fallback_idle_s)
+        self._seen: dict[str, tuple[int, datetime]] = {}  # feed -> (clock ms, seen moving)
+
+    def until(self, feed: str, clock_ms: int | None, now: datetime) -> datetime | None:
+        """The time to judge `feed`'s escalations on now, or None (not silent long enough)."""
+        if clock_ms is None:
+            return None
+        seen = self._seen.get(feed)
+        if seen is None or seen[0] != clock_ms:
+            self._seen[feed] = (clock_ms, now)
+            return None
+        quiet = now - seen[1]
+        return from_ms(clock_ms) + quiet if quiet >= self.idle else None
+
+
 class Processor:
     def __init__(
         self,
@@ -89,6 +114,7 @@ class Processor:
         self.partitioned = partitioned
         # feed topic -> the event time at which its next window closes
         self._close_at: dict[str, datetime | None] = {}
+        self._fallback = EscalationFallback(engine)
 
     def handle_feed(self, messages: Iterable[RawMessage]) -> Output:
         out = Output()
@@ -173,6 +199,17 @@ class Processor:
                 out.valid += 1
             except Exception as exc:
                 out.deadletters.append(self._failed(exc, msg, now))
+        return out
+
+    def tick(self) -> Output:
+        """The processing-time fallback of escalation (`EscalationFallback`), called by
+        the runtimes about once a second."""
+        out = Output()
+        now = self.clock()
+        for feed in _FEED_NAME.values():
+            until = self._fallback.until(feed, self.engine.escalation_clock(feed), now)
+            if until is not None:
+                out.alerts.extend(self.engine.escalate_quiet(feed, until))
         return out
 
     def _failed(self, exc: Exception, msg: RawMessage, now: datetime) -> DeadLetter:

@@ -52,6 +52,24 @@ class WindowThresholds(_Section):
     close_after_s: Annotated[float, Field(ge=0)]
 
 
+Delay = Annotated[float, Field(ge=0, description="event-time seconds; 0 = never")]
+
+
+class EscalationThresholds(_Section):
+    critical_s: Delay
+    major_s: Delay
+    minor_s: Delay
+    warning_s: Delay
+    info_s: Delay
+    max_level: Annotated[int, Field(ge=1, le=9)]
+    fallback_idle_s: Seconds
+
+    def delay_s(self, severity: str) -> float:
+        """Seconds before an unacknowledged alert of `severity` escalates (0 = never)."""
+        value: float = getattr(self, f"{severity}_s")
+        return value
+
+
 class GasThresholds(_Section):
     lel_major_pct: Annotated[float, Field(gt=0, le=100)]
     lel_critical_pct: Annotated[float, Field(gt=0, le=100)]
@@ -134,6 +152,7 @@ class Thresholds(_Section):
     engine: EngineThresholds
     pipeline: PipelineThresholds
     windows: WindowThresholds
+    escalation: EscalationThresholds
     gas: GasThresholds
     streetlight: StreetlightThresholds
     heating: HeatingThresholds
@@ -174,9 +193,11 @@ def _describe(err: Any) -> str:
         expected = {"float_type": "a number", "int_type": "a whole number"}.get(kind, "a table")
         return f"{key}: expected {expected}, got {err.get('input')!r}; write it without quotes"
     if kind in {"greater_than", "greater_than_equal"} and key.endswith("_s"):
+        zero_ok = kind == "greater_than_equal"
         return (
-            f"{key}: durations cannot be negative or zero, got {err.get('input')!r}; "
-            "use a positive number of seconds"
+            f"{key}: durations cannot be negative{'' if zero_ok else ' or zero'}, "
+            f"got {err.get('input')!r}; use "
+            f"{'0 or ' if zero_ok else ''}a positive number of seconds"
         )
     if kind == "value_error":
         # our own cross-key checks already name the keys and the fix

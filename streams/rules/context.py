@@ -8,7 +8,7 @@ from datetime import datetime
 
 from cityops.base.thresholds import Thresholds
 from streams.rules.city import CityContext
-from streams.rules.lifecycle import AlertBook, Record
+from streams.rules.lifecycle import AlertBook, Escalation, Record
 from streams.rules.timeutil import from_ms
 
 
@@ -18,12 +18,19 @@ class RuleContext:
     city: CityContext
     runbook_base_url: str
     _dark_ms: Callable[[int], bool] | None = field(init=False, repr=False, compare=False)
+    escalation: Escalation = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_dark_ms", _sun_is_dark_ms(self.city))
+        esc = self.thresholds.escalation
+        delays = {
+            severity: round(esc.delay_s(severity) * 1000)
+            for severity in ("critical", "major", "minor", "warning", "info")
+        }
+        object.__setattr__(self, "escalation", Escalation(delays, esc.max_level))
 
     def book(self, state: dict[str, Record] | None) -> AlertBook:
-        return AlertBook(state, self.runbook_base_url)
+        return AlertBook(state, self.runbook_base_url, self.escalation)
 
     def is_dark(self, at_ms: int, ts: datetime | None = None) -> bool:
         """`city.is_dark(ts)` for the instant `at_ms` (= `to_ms(ts)`; `ts` defaults to

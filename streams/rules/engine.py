@@ -7,7 +7,13 @@ Store keys (all values plain JSON):
   one entity's state and its open alerts;
 - `circuit:<circuit_id>`, `district-lit:<district>`: the streetlight group rules;
 - `wm:<feed>`: the feed's newest event time and watermark;
-- `timers:<feed>`, `timer:<feed>:<bucket ms>`: the offline due-time index (`timers`).
+- `timers:<feed>`, `timer:<feed>:<bucket ms>`: the offline due-time index (`timers`);
+- `timers:esc.<feed>`, `timer:esc.<feed>:<bucket ms>`: the escalation due-time index, of
+  the store keys above (an entity's escalation schedule lives in its own alert records,
+  `esc_at`, and the key it is filed under in `esc_timer`, like `timer` for offline).
+
+Escalations are judged on the watermark of the feed the entity belongs to, like the
+offline timers; `escalate_quiet` is the processing-time fallback for a silent feed.
 
 Each event costs a read and a write of its own entity key and of `wm:<feed>`;
 streetlight events also touch their district, and read their circuit (written
@@ -43,6 +49,8 @@ from streams.rules.timeutil import seconds_ms, to_ms
 #: The watermark record of each feed, `wm:<feed>`, built once rather than per event.
 _WM_KEYS = {feed: f"wm:{feed}" for feed in topics.FEED_NAME.values()}
 _NO_CONTRIB = (0, 0)
+#: The escalation index of each feed (a `timers` index of store keys).
+_ESC_INDEX = {feed: f"esc.{feed}" for feed in topics.FEED_NAME.values()}
 
 #: Keys read far more often than written (a circuit by each of its lights, a
 #: district, the feeds' watermarks and timer indexes), and bounded by the city's
@@ -95,6 +103,15 @@ class RuleEngine:
         self.facts: list[LightFact] = []
         self._lateness_ms = seconds_ms(thresholds.engine.allowed_lateness_s)
         self._bucket_ms = max(1, seconds_ms(thresholds.engine.timer_bucket_s))
+        # The earliest escalation bucket per feed (None = none filed; absent = not
+        # known yet, read from the store once): spares a store read per event, which
+        # `test_an_event_does_not_touch_other_entities` budgets.
+        self._esc_due: dict[str, int | None] = {}
+        # The circuit and district stages have no feed watermark: their facts and merged
+        # roll-ups arrive in event-time order, released once every partition passed
+        # them, so the newest one's time is their escalation clock (in memory: after a
+        # restart it starts again with the next fact).
+        self._group_at: int | None = None
         self._offline: dict[str, _Offline] = {
             "gas": _Offline(catalog.GAS, gas.offline_after_ms(thresholds.gas), gas.offline),
             "heating": _Offline(
@@ -158,6 +175,13 @@ class RuleEngine:
             alerts += self._advance_feed(feed, watermark=to_ms(watermark))
         return alerts
 
+    def escalate_quiet(self, feed: str, until: datetime) -> list[Alert]:
+        """The processing-time fallback: escalate what is due by `until` on a feed whose
+        watermark has stopped (a silent feed), without moving the watermark itself (so
+        offline timers and windows still wait for event time). The caller judges
+        silence (`streams.pipeline.Processor.tick`)."""
+        return self._fire_escalations(feed, to_ms(until))
+
     def watermark(self, feed: str) -> int | None:
         """The feed's watermark in epoch ms (None before its first event)."""
         record = self.store.get(_WM_KEYS.get(feed) or f"wm:{feed}")
@@ -198,6 +222,8 @@ class RuleEngine:
         if offline is not None and state.get("timer") is None:
             bucket = timers.arm(self.store, feed, entity_id, at + offline.after_ms, self._bucket_ms)
             state = {**state, "timer": bucket}
+        if alerts:  # only a change of an alert can change its escalation schedule
+            state = self._arm_escalation(feed, key, state)
         self.store[key] = state
         return alerts
 
@@ -208,6 +234,8 @@ class RuleEngine:
             return []
         state, alerts = streetlight.evaluate(prev, event, self.ctx, at_ms=at)
         assert state is not None
+        if alerts:
+            state = self._arm_escalation("streetlight", key, state)
         self.store[key] = state
         old = prev or {}
         if not self.group_rules:
@@ -238,15 +266,33 @@ class RuleEngine:
 
     def circuit_fact(self, fact: LightFact) -> list[Alert]:
         """Apply one light fact to its circuit (the circuit stage's entry point)."""
-        return self._circuit(fact.circuit_id, fact.light_id, fact.out, fact.at, fact.district)
+        alerts = self._circuit(fact.circuit_id, fact.light_id, fact.out, fact.at, fact.district)
+        return self._group_clock(fact.at, alerts)
+
+    def _group_clock(self, at: int, alerts: list[Alert]) -> list[Alert]:
+        """Move the group stages' escalation clock to `at`; fire what it passes."""
+        if self._group_at is not None and at <= self._group_at:
+            return alerts
+        self._group_at = at
+        escalated = self._fire_escalations("streetlight", at)
+        return alerts + escalated if escalated else alerts
+
+    def escalation_clock(self, feed: str) -> int | None:
+        """What escalations of `feed` are judged on: its watermark, or in the circuit
+        and district stages (no watermark) the newest fact's time."""
+        mark = self.watermark(feed)
+        if mark is None and feed == "streetlight":
+            return self._group_at
+        return mark
 
     def district_counts(self, district: str, expected: int, lit: int, at: int) -> list[Alert]:
         """Judge a district's lit rate on absolute counts (the district stage's entry
         point: one merged 1-minute roll-up)."""
         prev = self.store.get(catalog.store_key(catalog.DISTRICT, district)) or {}
-        return self._district(
+        alerts = self._district(
             district, expected - prev.get("expected", 0), lit - prev.get("lit", 0), at
         )
+        return self._group_clock(at, alerts)
 
     def _circuit(
         self, circuit_id: str, light_id: str, out: bool | None, at: int, district: str
@@ -254,6 +300,9 @@ class RuleEngine:
         key = catalog.store_key(catalog.CIRCUIT, circuit_id)
         prev = self.store.get(key)
         state, alerts = circuit.evaluate(prev, circuit_id, light_id, out, at, district, self.ctx)
+        if alerts:
+            assert state is not None
+            state = self._arm_escalation("streetlight", key, state)
         if state is not prev:  # most reports change nothing: spare the changelog a write
             self.store[key] = state
         return alerts
@@ -263,6 +312,8 @@ class RuleEngine:
         state, alerts = lit_rate.evaluate(
             self.store.get(key), district, d_expected, d_lit, at, self.ctx
         )
+        if alerts:
+            state = self._arm_escalation("streetlight", key, state)
         self.store[key] = state
         return alerts
 
@@ -291,6 +342,9 @@ class RuleEngine:
             return []
         if newest != old_newest or mark != old_mark:
             self.store[key] = {"max_ts": newest, "watermark": mark}
+            escalated = self._fire_escalations(feed, mark)
+            if escalated:
+                return self._fire_timers(feed, mark) + escalated
         return self._fire_timers(feed, mark)
 
     def _fire_timers(self, feed: str, watermark: int) -> list[Alert]:
@@ -310,6 +364,8 @@ class RuleEngine:
                     alerts += fired
                     # re-armed by its next reading, which also resolves the alert
                     state = {**state, "timer": None}
+                    if fired:
+                        state = self._arm_escalation(feed, key, state)
                 else:
                     bucket_ms = self._bucket_ms
                     state = {
@@ -317,4 +373,46 @@ class RuleEngine:
                         "timer": timers.arm(self.store, feed, entity_id, due, bucket_ms),
                     }
                 self.store[key] = state
+        return alerts
+
+    # --- escalation ---
+
+    def _arm_escalation(self, feed: str, key: str, state: State) -> State:
+        """File the entity under its earliest scheduled escalation (if not filed there)."""
+        due = self.ctx.book(state.get("alerts")).next_escalation()
+        if due is None:
+            return state
+        bucket = -(-due // self._bucket_ms) * self._bucket_ms
+        if state.get("esc_timer") == bucket:
+            return state
+        # A filing under another bucket becomes stale (skipped when it fires).
+        timers.arm(self.store, _ESC_INDEX[feed], key, due, self._bucket_ms)
+        if feed in self._esc_due:
+            known = self._esc_due[feed]
+            self._esc_due[feed] = bucket if known is None else min(known, bucket)
+        return {**state, "esc_timer": bucket}
+
+    def _fire_escalations(self, feed: str, watermark: int) -> list[Alert]:
+        index = _ESC_INDEX.get(feed)
+        if index is None:
+            return []
+        if feed in self._esc_due:
+            known = self._esc_due[feed]
+            if known is None or known > watermark:
+                return []
+        alerts: list[Alert] = []
+        while (bucket := timers.next_due(self.store, index, watermark)) is not None:
+            for key in timers.take(self.store, index, bucket):
+                state = self.store.get(key)
+                if state is None or state.get("esc_timer") != bucket:
+                    continue  # re-filed or gone since: this entry is stale
+                book = self.ctx.book(state.get("alerts"))
+                for rule in list(book.open):
+                    book.escalate(rule, watermark)
+                state = {**state, "alerts": book.open, "esc_timer": None}
+                state = self._arm_escalation(feed, key, state)
+                self.store[key] = state
+                alerts += book.emitted
+        filed = self.store.get(f"timers:{index}")
+        self._esc_due[feed] = int(filed[0]) if filed else None
         return alerts

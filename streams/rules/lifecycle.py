@@ -1,5 +1,12 @@
 """The alert lifecycle shared by every rule: firing -> acknowledged -> resolved.
 
+Escalation (DESIGN.md "Escalation"): a record also keeps its escalation level
+(`esc`, 0 when absent) and when it next escalates (`esc_at`, epoch ms of event
+time; None = not scheduled). Firing schedules it `Escalation.delays_ms[severity]`
+ahead, an acknowledgement cancels it, `escalate` raises the level (carried to
+Alertmanager as the `escalation` label) and schedules the next one until
+`max_level`. The engine keeps the due-time index (`streams/rules/engine.py`).
+
 An entity's state keeps its open alerts as plain JSON records, one per rule
 (so one open alert per (rule, entity)). `AlertBook` wraps those records for one
 evaluation: rules say `fire` or `resolve` whenever they like, and the book
@@ -19,6 +26,26 @@ from streams.routing import rule_runbook_url
 from streams.rules.timeutil import from_ms
 
 Record = dict[str, Any]
+
+
+#: The alert label that carries the escalation level (absent = 0).
+ESCALATION_LABEL = "escalation"
+
+
+class Escalation(NamedTuple):
+    """Per severity, ms of event time before an unacknowledged alert escalates (0 = never)."""
+
+    delays_ms: Mapping[str, int]
+    max_level: int
+
+
+NO_ESCALATION = Escalation({}, 0)
+
+
+def escalation_level(alert: Alert) -> int:
+    """The escalation level an alerts.v1 event carries (0 for events without the label)."""
+    raw = alert.labels.get(ESCALATION_LABEL, "0")
+    return int(raw) if raw.isascii() and raw.isdigit() else 0
 
 
 class Subject(NamedTuple):
@@ -62,12 +89,24 @@ class AlertBook:
     (gas alone: `resolve` calls 3.5 % of the megacity processing time, plus the
     f-strings in the callers; pyinstrument on `python -m cityops.bench.processing`)."""
 
-    __slots__ = ("_base_url", "emitted", "open")
+    __slots__ = ("_base_url", "_escalation", "emitted", "open")
 
-    def __init__(self, open_alerts: Mapping[str, Record] | None, runbook_base_url: str) -> None:
+    def __init__(
+        self,
+        open_alerts: Mapping[str, Record] | None,
+        runbook_base_url: str,
+        escalation: Escalation = NO_ESCALATION,
+    ) -> None:
         self.open: dict[str, Record] = dict(open_alerts or {})
         self.emitted: list[Alert] = []
         self._base_url = runbook_base_url
+        self._escalation = escalation
+
+    def _next_escalation(self, severity: str, level: int, from_ms: int) -> int | None:
+        delay = self._escalation.delays_ms.get(severity, 0)
+        if delay <= 0 or level >= self._escalation.max_level:
+            return None
+        return from_ms + delay
 
     def is_open(self, rule: str) -> bool:
         return rule in self.open
@@ -90,6 +129,8 @@ class AlertBook:
         current = self.open.get(rule)
         if current is not None and current["severity"] == severity:
             return
+        updated = at_ms if current is None else max(at_ms, current["updated"] + 1)
+        level = 0 if current is None else current.get("esc", 0)
         record: Record = {
             "severity": severity,
             # a severity change pages again, even when the old level was acknowledged
@@ -102,10 +143,13 @@ class AlertBook:
             "started": at_ms if current is None else current["started"],
             # strictly after the last change: an ack stamps wall-clock time, and a
             # re-page must still order after it (the sink's upsert keeps the newest)
-            "updated": at_ms if current is None else max(at_ms, current["updated"] + 1),
+            "updated": updated,
             "value": value,
             "threshold": threshold,
             "summary": summary,
+            # a severity change keeps the level reached and restarts the delay
+            "esc": level,
+            "esc_at": self._next_escalation(severity, level, updated),
         }
         self.open[rule] = record
         self.emitted.append(self._alert(rule, record, resolved_ms=None))
@@ -131,12 +175,39 @@ class AlertBook:
             or at_ms < current["updated"]
         ):
             return
-        record = {**current, "state": "acknowledged", "updated": at_ms}
+        record = {**current, "state": "acknowledged", "updated": at_ms, "esc_at": None}
         self.open[rule] = record
         self.emitted.append(self._alert(rule, record, resolved_ms=None))
 
+    def escalate(self, rule: str, watermark_ms: int) -> None:
+        """Raise the level of `rule`'s alert if it is still firing (unacknowledged) and
+        its escalation was due by `watermark_ms`. The event is stamped with the due time,
+        not the watermark, so replays and the processing-time fallback agree on it."""
+        current = self.open.get(rule)
+        if current is None or current["state"] != "firing":
+            return
+        due = current.get("esc_at")
+        if due is None or due > watermark_ms:
+            return
+        level = current.get("esc", 0) + 1
+        updated = max(due, current["updated"] + 1)
+        record = {
+            **current,
+            "updated": updated,
+            "esc": level,
+            "esc_at": self._next_escalation(current["severity"], level, updated),
+        }
+        self.open[rule] = record
+        self.emitted.append(self._alert(rule, record, resolved_ms=None))
+
+    def next_escalation(self) -> int | None:
+        """The earliest scheduled escalation of the open alerts (epoch ms), if any."""
+        dues = [r["esc_at"] for r in self.open.values() if r.get("esc_at") is not None]
+        return min(dues) if dues else None
+
     def _alert(self, rule: str, record: Record, *, resolved_ms: int | None) -> Alert:
         state: AlertState = record["state"]
+        level = record.get("esc", 0)
         return Alert(
             alert_id=alert_id(rule, record["entity_id"], record["started"]),
             rule=rule,
@@ -154,4 +225,5 @@ class AlertBook:
             threshold=record["threshold"],
             summary=record["summary"],
             runbook=rule_runbook_url(self._base_url, rule),
+            labels={ESCALATION_LABEL: str(level)} if level else {},
         )

@@ -36,9 +36,19 @@ def build_stages(
     )
     idle = settings.worker_idle_timeout_s
     circuit = CircuitStage(
-        names, thresholds, city, runbook_base_url=settings.runbook_base_url, idle_s=idle
+        names,
+        thresholds,
+        city,
+        runbook_base_url=settings.runbook_base_url,
+        idle_s=idle,
+        clock=clock,
     )
     district = DistrictStage(
-        names, thresholds, city, runbook_base_url=settings.runbook_base_url, idle_s=idle
+        names,
+        thresholds,
+        city,
+        runbook_base_url=settings.runbook_base_url,
+        idle_s=idle,
+        clock=clock,
     )
     return entity, circuit, district

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, MutableMapping, Sequence
+from datetime import UTC, datetime
 
 import orjson
 
 from cityops.base.thresholds import Thresholds
 from streams import topics
 from streams.models import AlertAck
-from streams.pipeline import Output, RawMessage
+from streams.pipeline import EscalationFallback, Output, RawMessage
 from streams.rules.city import CityContext
 from streams.rules.engine import LightFact, RuleEngine
 from streams.stages.base import StageOutput, StageTopics
@@ -33,6 +34,11 @@ from streams.state import BufferedJsonStore
 from streams.validation import decode_model
 
 log = logging.getLogger(__name__)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
 
 _GATE = "~gate"
 CHANNEL = "streetlight"
@@ -50,6 +56,7 @@ class CircuitStage:
         runbook_base_url: str,
         idle_s: float,
         monotonic: Callable[[], float] | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.names = names
         self.inputs = (names.by_circuit, names.topic(topics.ALERTS_ACK))
@@ -59,6 +66,8 @@ class CircuitStage:
         self.runbook_base_url = runbook_base_url
         self.idle_s = idle_s
         self.monotonic = monotonic
+        # the wall clock of escalation's processing-time fallback (tick)
+        self.clock = clock or _utcnow
 
     def task(self, partition: int, state: MutableMapping[bytes, bytes]) -> CircuitTask:
         return CircuitTask(self, partition, state)
@@ -80,6 +89,7 @@ class CircuitTask:
         # [at, src, seq, circuit, light, out, district], sorted on release
         self.pending: list[list] = saved.get("pending", [])
         self.changed = False
+        self.fallback = EscalationFallback(self.engine)
 
     def process(self, messages: Sequence[RawMessage]) -> StageOutput:
         result = StageOutput()
@@ -93,7 +103,14 @@ class CircuitTask:
         return result
 
     def tick(self) -> StageOutput:
-        return StageOutput(out=self._release())
+        out = self._release()
+        # escalation's processing-time fallback when no more facts come (Processor.tick)
+        until = self.fallback.until(
+            "streetlight", self.engine.escalation_clock("streetlight"), self.stage.clock()
+        )
+        if until is not None:
+            out.alerts += self.engine.escalate_quiet("streetlight", until)
+        return StageOutput(out=out)
 
     def flush(self) -> None:
         if self.changed:

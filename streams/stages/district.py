@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, MutableMapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -30,7 +31,7 @@ import orjson
 from cityops.base.thresholds import Thresholds
 from streams import topics
 from streams.models import AlertAck, Rollup
-from streams.pipeline import Output, RawMessage
+from streams.pipeline import EscalationFallback, Output, RawMessage
 from streams.rules.city import CityContext
 from streams.rules.engine import RuleEngine
 from streams.rules.lit_rate import LIT_RATE_LOW
@@ -43,6 +44,11 @@ from streams.state import BufferedJsonStore
 from streams.validation import decode_model
 
 log = logging.getLogger(__name__)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
 
 _MERGE = "~merge"
 _FEEDS = tuple(sorted(topics.FEED_NAME.values()))
@@ -60,6 +66,7 @@ class DistrictStage:
         runbook_base_url: str,
         idle_s: float,
         monotonic: Callable[[], float] | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.names = names
         self.inputs = (names.by_district, names.topic(topics.ALERTS_ACK))
@@ -69,6 +76,8 @@ class DistrictStage:
         self.runbook_base_url = runbook_base_url
         self.idle_s = idle_s
         self.monotonic = monotonic
+        # the wall clock of escalation's processing-time fallback (tick)
+        self.clock = clock or _utcnow
 
     def task(self, partition: int, state: MutableMapping[bytes, bytes]) -> DistrictTask:
         return DistrictTask(self, partition, state)
@@ -93,6 +102,7 @@ class DistrictTask:
         self.emitted: dict[str, int] = saved.get("emitted", {})
         self.late = int(saved.get("late", 0))
         self.changed = False
+        self.fallback = EscalationFallback(self.engine)
 
     def process(self, messages: Sequence[RawMessage]) -> StageOutput:
         result = StageOutput()
@@ -106,7 +116,14 @@ class DistrictTask:
         return result
 
     def tick(self) -> StageOutput:
-        return StageOutput(out=self._release())
+        out = self._release()
+        # escalation's processing-time fallback when no more facts come (Processor.tick)
+        until = self.fallback.until(
+            "streetlight", self.engine.escalation_clock("streetlight"), self.stage.clock()
+        )
+        if until is not None:
+            out.alerts += self.engine.escalate_quiet("streetlight", until)
+        return StageOutput(out=out)
 
     def flush(self) -> None:
         if self.changed:

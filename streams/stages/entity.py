@@ -127,7 +127,8 @@ class EntityTask:
         return result
 
     def tick(self) -> StageOutput:
-        return StageOutput()
+        # escalation's processing-time fallback for a silent feed (Processor.tick)
+        return StageOutput(out=self.processor.tick())
 
     def flush(self) -> None:
         self.store[_META] = self.meta

@@ -128,3 +128,48 @@ def test_a_device_32_days_ahead_is_dead_lettered_and_moves_no_window() -> None:
     out = processor.handle_feed([raw(2, gas_bytes(0.5, 1.0)), raw(3, gas_bytes(2, 1.0))])
     assert processor.windows.late_dropped == 0
     assert [(r.feed, r.bucket, r.readings) for r in out.rollups] == [("gas", NIGHT, 2)]
+
+
+def test_tick_escalates_on_a_silent_feed_after_the_idle_timeout() -> None:
+    """The processing-time fallback: the feed stops, the wall clock goes on."""
+    now = [NIGHT + timedelta(minutes=1)]
+    city = FakeCity()
+    engine = RuleEngine(with_overrides({}), city, JsonStore(), runbook_base_url=RUNBOOKS)
+    processor = Processor(
+        engine,
+        RollupWindows(city),
+        clock=lambda: now[0],
+        max_age=timedelta(days=7),
+        max_future=timedelta(minutes=5),
+    )
+    (fired,) = processor.handle_feed([raw(0, gas_bytes(0, 60.0))]).alerts  # critical: 5 min
+    assert processor.tick().alerts == []  # first sight of the watermark
+    now[0] += timedelta(minutes=4)
+    assert processor.tick().alerts == []  # silent 4 min: not due yet (due 5 min after firing)
+    now[0] += timedelta(minutes=2)
+    (escalated,) = processor.tick().alerts
+    assert (escalated.alert_id, escalated.labels, escalated.state) == (
+        fired.alert_id,
+        {"escalation": "1"},
+        "firing",
+    )
+    assert processor.tick().alerts == []
+
+
+def test_tick_leaves_a_moving_feed_to_event_time() -> None:
+    now = [NIGHT + timedelta(minutes=1)]
+    city = FakeCity()
+    engine = RuleEngine(with_overrides({}), city, JsonStore(), runbook_base_url=RUNBOOKS)
+    processor = Processor(
+        engine,
+        RollupWindows(city),
+        clock=lambda: now[0],
+        max_age=timedelta(days=7),
+        max_future=timedelta(minutes=5),
+    )
+    processor.handle_feed([raw(0, gas_bytes(0, 60.0))])
+    for minute in range(1, 4):  # a slow replay: 1 min of event time per 10 min of clock
+        processor.tick()
+        now[0] += timedelta(minutes=10)
+        assert processor.handle_feed([raw(minute, gas_bytes(minute, 60.0))]).alerts == []
+        assert processor.tick().alerts == []

@@ -57,10 +57,17 @@ class JsonStore(MutableMapping[str, Any]):
         return len(self.data)
 
 
+#: Escalation off: the rule tests check each rule's own lifecycle sequence, and an
+#: unacknowledged alert would otherwise add escalation events to it after 5-60 min
+#: (tests/streams/rules/test_escalation.py tests escalation itself).
+NO_ESCALATION = {
+    "escalation": {f"{s}_s": 0 for s in ("critical", "major", "minor", "warning", "info")}
+}
+
+
 def make_engine(overrides: dict[str, Any] | None = None) -> RuleEngine:
-    return RuleEngine(
-        with_overrides(overrides or {}), FakeCity(), JsonStore(), runbook_base_url=RUNBOOKS
-    )
+    merged = {**NO_ESCALATION, **(overrides or {})}
+    return RuleEngine(with_overrides(merged), FakeCity(), JsonStore(), runbook_base_url=RUNBOOKS)
 
 
 def feed(engine: RuleEngine, events: Iterable[Event]) -> list[Alert]:
