@@ -66,7 +66,40 @@ def _cmd_sink(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_ack_service(args: argparse.Namespace) -> int:
+    import contextlib
+    import signal
+
+    from sinks.ack_service import run_ack_service, service_key
+
+    settings = get_settings()
+    service_key(settings)  # refuse to start without a usable secret, before anything else
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+        await run_ack_service(settings, stop=stop)
+
+    asyncio.run(main())
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    ack = subparsers.add_parser(
+        "ack-service",
+        help="serve the one-click acknowledge links of alert notifications",
+        description=(
+            "HTTP service behind the signed links in Alertmanager notifications: GET shows a "
+            "confirmation form, its POST writes alerts.ack.v1. Needs CITYOPS_ACK_SECRET "
+            "(>= 32 characters, the same as the notifier's) and CITYOPS_KAFKA_BOOTSTRAP; "
+            "listens on CITYOPS_ACK_HOST:CITYOPS_ACK_PORT (127.0.0.1:9110)."
+        ),
+    )
+    ack.set_defaults(handler=_cmd_ack_service)
+
     sink = subparsers.add_parser(
         "sink", help="store feeds, alerts and roll-ups from Kafka in PostgreSQL/TimescaleDB"
     )

@@ -26,6 +26,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     ack.add_argument("alert_id")
     ack.add_argument("--by", required=True, help="who acknowledges")
     ack.add_argument("--note", default="")
+    ack.add_argument(
+        "--resolve",
+        action="store_true",
+        help="resolve by hand instead (only rules that allow it: offline detectors/stations)",
+    )
     ack.set_defaults(handler=_alerts_ack)
 
     schemas = sub.add_parser("schemas", help="export the JSON Schema file of every topic")
@@ -70,16 +75,26 @@ def _alerts_list(args: argparse.Namespace) -> int:
 
 
 def _alerts_ack(args: argparse.Namespace) -> int:
+    from streams.acklink import Action, Refused, ack_key, target
     from streams.models import AlertAck
 
     settings = get_settings()
-    ack = AlertAck(alert_id=args.alert_id, by=args.by, at=datetime.now(UTC), note=args.note)
-    asyncio.run(_send(settings.topic(topics.ALERTS_ACK), ack.alert_id, ack.model_dump_json()))
-    print(f"acknowledged {ack.alert_id} by {ack.by}")
+    action: Action = "resolve" if args.resolve else "ack"
+    try:
+        target(args.alert_id, action)
+    except Refused as exc:
+        print(f"cityops: {args.alert_id}: {exc.reason}")
+        return 2
+    ack = AlertAck(
+        alert_id=args.alert_id, by=args.by, at=datetime.now(UTC), note=args.note, action=action
+    )
+    topic = settings.topic(topics.ALERTS_ACK)
+    asyncio.run(_send(topic, ack_key(ack.alert_id), ack.model_dump_json()))
+    print(f"{'resolved' if args.resolve else 'acknowledged'} {ack.alert_id} by {ack.by}")
     return 0
 
 
-async def _send(topic: str, key: str, value: str) -> None:
+async def _send(topic: str, key: bytes, value: str) -> None:
     from aiokafka import AIOKafkaProducer
 
     settings = get_settings()
@@ -90,7 +105,7 @@ async def _send(topic: str, key: str, value: str) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
     await producer.start()
     try:
-        await producer.send_and_wait(topic, value.encode(), key=key.encode())
+        await producer.send_and_wait(topic, value.encode(), key=key)
     finally:
         await producer.stop()
 

@@ -199,6 +199,10 @@ class AlertAck(BaseModel):
     by: Annotated[str, Field(min_length=1, max_length=100, pattern=PlainText)]
     at: UtcDatetime
     note: Annotated[str, Field(max_length=2000, pattern=r"^[^\x00]*$")] = ""
+    # Not in DESIGN.md's record: optional, so records without it (all earlier ones) stay
+    # valid acknowledgements. `resolve` closes the alert, for the rules that allow it
+    # (`streams.rules.catalog.MANUAL_RESOLVE`); others ignore it.
+    action: Literal["ack", "resolve"] = "ack"
 
 
 class DeadLetter(BaseModel):

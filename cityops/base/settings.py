@@ -140,6 +140,27 @@ class Settings(BaseSettings):
         60.0, gt=0, description="re-send firing alerts this often so Alertmanager keeps them"
     )
 
+    # --- one-click acknowledge (sinks/ack_service.py, streams/acklink.py) ---
+    ack_secret: SecretStr | None = Field(
+        None,
+        description=(
+            "HMAC key of the acknowledge links (>= 32 characters); the ack service refuses "
+            "to start without it; `cityops up` makes a random one per run"
+        ),
+    )
+    ack_base_url: str | None = Field(
+        None,
+        description=(
+            "URL responders reach the ack service at (http://host:port); set = the notifier "
+            "puts ack links into every alert"
+        ),
+    )
+    ack_link_ttl_s: float = Field(
+        24 * 3600, gt=0, le=30 * 24 * 3600, description="how long an acknowledge link works"
+    )
+    ack_host: str = Field("127.0.0.1", description="address the ack service listens on")
+    ack_port: int = Field(9110, ge=0, le=65535, description="port of the ack service")
+
     # --- metrics (0 = disabled) ---
     metrics_host: str = Field(
         "127.0.0.1", description="address /metrics listens on (0.0.0.0 in containers)"

@@ -50,3 +50,10 @@ BEYOND_DESIGN = frozenset({"pipeline.feed_silent"})
 
 def store_key(info: RuleInfo, entity_id: str) -> str:
     return f"{info.store_prefix}:{entity_id}"
+
+
+#: Rules whose alert a responder may resolve by hand (the one-click `resolve` link,
+#: `cityops alerts ack --resolve`): an offline device that was removed or replaced will
+#: never report again, so no reading can resolve its alert. Every other rule resolves
+#: only on data (its hysteresis), so a hand cannot hide a condition still measured.
+MANUAL_RESOLVE: frozenset[str] = frozenset({"gas.detector_offline", "heating.station_offline"})

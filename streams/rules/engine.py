@@ -148,7 +148,8 @@ class RuleEngine:
         return alerts + fired if fired else alerts
 
     def on_ack(self, ack: AlertAck) -> list[Alert]:
-        """firing -> acknowledged; [] for an unknown, resolved or superseded alert."""
+        """firing -> acknowledged (or -> resolved, for `action` resolve where the rule
+        allows it); [] for an unknown, resolved or superseded alert."""
         parsed = parse_alert_id(ack.alert_id)
         if parsed is None:
             return []
@@ -161,7 +162,18 @@ class RuleEngine:
         if not state or rule not in state.get("alerts", {}):
             return []
         book = self.ctx.book(state["alerts"])
-        book.acknowledge(rule, started_ms, to_ms(ack.at))
+        if ack.action == "resolve":
+            current = book.get(rule)
+            if rule not in catalog.MANUAL_RESOLVE or current is None:
+                return []
+            if current["started"] != started_ms:
+                return []  # another incarnation: the link was for an alert already gone
+            note = f": {ack.note}" if ack.note else ""
+            book.resolve(
+                rule, to_ms(ack.at), value=None, summary=f"Resolved by hand by {ack.by}{note}"
+            )
+        else:
+            book.acknowledge(rule, started_ms, to_ms(ack.at))
         if book.emitted:
             self.store[key] = {**state, "alerts": book.open}
         return book.emitted
