@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sinks.alert_payload import Change
+from sinks.alert_payload import Change, identity
 from streams.models import Alert
 from streams.routing import alert_labels
 
@@ -82,8 +82,14 @@ class FiringSet:
         if self._is_stale(alert, previous):
             return Change(alert, stale=True)
         labels = alert_labels(alert)
+        if previous is not None and previous.alert.alert_id == alert.alert_id:
+            # Routing labels are sticky within an incarnation: acknowledgements and
+            # escalations come from the rule state, without the causing event's
+            # labels (enterprise_id, route_id ...), and must not change its identity.
+            labels = {**previous.labels, **labels}
         retired = None
-        if previous is not None and previous.labels != labels:
+        # An escalation adds a copy, it does not replace the alert (alert_payload.py).
+        if previous is not None and identity(previous.labels) != identity(labels):
             retired = (previous.alert, previous.labels)
         if alert.state == "resolved":
             self._firing.pop(key, None)
@@ -94,7 +100,7 @@ class FiringSet:
         else:
             self._firing[key] = _Entry(alert, labels, partition)
             self._resolved.pop(key, None)
-        return Change(alert, retired=retired)
+        return Change(alert, retired=retired, labels=labels)
 
     def drop_partitions(self, partitions: Iterable[PartitionKey]) -> int:
         """Forget the alerts of partitions this notifier no longer owns (not resolved)."""

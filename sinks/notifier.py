@@ -41,9 +41,10 @@ from prometheus_client import CollectorRegistry
 from cityops.base.clock import Clock, utc_now
 from cityops.base.metrics import LagMetrics, NotifierMetrics, consumer_lag, serve, stop_serving
 from cityops.base.settings import ConfigurationError, Settings
-from sinks.alert_payload import Payload, alert_payload, change_payloads, decode_alert
+from sinks.alert_payload import AckLinks, Payload, alert_payloads, change_payloads, decode_alert
 from sinks.firing import FiringSet
 from streams import topics
+from streams.acklink import check_secret
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,8 @@ class NotifierConfig:
     backoff_initial_s: float = 0.5
     backoff_max_s: float = 30.0
     poll_timeout_s: float = 0.5
+    #: One-click acknowledge links in every alert (None: CITYOPS_ACK_BASE_URL unset).
+    ack_links: AckLinks | None = None
 
     @property
     def firing_ttl(self) -> timedelta:
@@ -86,8 +89,22 @@ class NotifierConfig:
             runbook_base_url=settings.runbook_base_url,
             dashboard_base_url=settings.dashboard_base_url,
             resend_interval_s=settings.notifier_resend_interval_s,
+            ack_links=_ack_links(settings),
         )
         return replace(config, **overrides)
+
+
+def _ack_links(settings: Settings) -> AckLinks | None:
+    """The ack-link settings, or None without CITYOPS_ACK_BASE_URL; a base URL without a
+    usable secret stops the notifier at start (a link it could not sign is no link)."""
+    if not settings.ack_base_url:
+        return None
+    secret = settings.ack_secret.get_secret_value() if settings.ack_secret else None
+    try:
+        key = check_secret(secret)
+    except ValueError as exc:
+        raise ConfigurationError(f"cityops notify (CITYOPS_ACK_BASE_URL is set): {exc}") from None
+    return AckLinks(settings.ack_base_url, key, timedelta(seconds=settings.ack_link_ttl_s))
 
 
 # --------------------------------------------------------------------------- I/O
@@ -227,13 +244,16 @@ class Notifier:
             "firing_ttl": self.config.firing_ttl,
             "runbook_base_url": self.config.runbook_base_url,
             "dashboard_base_url": self.config.dashboard_base_url,
+            "ack_links": self.config.ack_links,
         }
 
     async def resend_firing(self) -> bool:
         """Re-send every firing alert; False when stopped first."""
         links = self._links()
         payloads = [
-            alert_payload(alert, labels=labels, **links) for alert, labels in self.firing.entries()
+            payload
+            for alert, labels in self.firing.entries()
+            for payload in alert_payloads(alert, labels=labels, **links)
         ]
         self._next_resend = time.monotonic() + self.config.resend_interval_s
         if not payloads:

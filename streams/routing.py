@@ -21,6 +21,11 @@ from streams.models import Alert, Event
 #: inhibit on them (a circuit outage inhibits that circuit's dark lights).
 ROUTING_FIELDS = ("circuit_id", "cabinet_id", "station_id", "enterprise_id", "route_id")
 
+#: The label carrying an alert's escalation level, 1 .. max_level (absent = 0): set by
+#: the rules (`streams/rules/lifecycle.py`), routed to the next on-call tier by
+#: deploy/alertmanager.yml (the notifier sends one copy per level reached).
+ESCALATION_LABEL = "escalation"
+
 #: Labels every alert has, in this order.
 BASE_LABELS = ("alertname", "severity", "district", "entity_type", "entity_id")
 
@@ -46,6 +51,12 @@ LINK_LANG = "en"
 def dashboard_uid(slug: str, lang: str) -> str:
     """The Grafana uid of a generated dashboard: stable, so links and bookmarks last."""
     return f"cityops-{slug}-{lang}"
+
+
+def escalation_level(alert: Alert) -> int:
+    """The escalation level an alerts.v1 event carries (0 for events without the label)."""
+    raw = alert.labels.get(ESCALATION_LABEL, "0")
+    return int(raw) if raw.isascii() and raw.isdigit() else 0
 
 
 def with_routing_labels(alert: Alert, event: Event) -> Alert:

@@ -22,14 +22,10 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from streams.models import Alert, AlertState, Severity
-from streams.routing import rule_runbook_url
+from streams.routing import ESCALATION_LABEL, rule_runbook_url
 from streams.rules.timeutil import from_ms
 
 Record = dict[str, Any]
-
-
-#: The alert label that carries the escalation level (absent = 0).
-ESCALATION_LABEL = "escalation"
 
 
 class Escalation(NamedTuple):
@@ -40,12 +36,6 @@ class Escalation(NamedTuple):
 
 
 NO_ESCALATION = Escalation({}, 0)
-
-
-def escalation_level(alert: Alert) -> int:
-    """The escalation level an alerts.v1 event carries (0 for events without the label)."""
-    raw = alert.labels.get(ESCALATION_LABEL, "0")
-    return int(raw) if raw.isascii() and raw.isdigit() else 0
 
 
 class Subject(NamedTuple):

@@ -53,6 +53,11 @@ def test_amtool_rejects_a_broken_config(tmp_path: Path) -> None:
         ({"severity": "major", "district": "laoshan"}, "district-east-webhook,oncall-webhook"),
         ({"severity": "minor", "district": "shinan"}, "oncall-webhook"),
         ({"severity": "info", "district": "shinan"}, "digest-webhook"),
+        # escalation copies (issue 16) go to the next tier only, whatever the district
+        ({"severity": "critical", "district": "shinan", "escalation": "1"}, "escalation-tier1"),
+        ({"severity": "major", "district": "chengyang", "escalation": "1"}, "escalation-tier1"),
+        ({"severity": "critical", "district": "laoshan", "escalation": "2"}, "escalation-tier2"),
+        ({"severity": "minor", "district": "shinan", "escalation": "0"}, "oncall-webhook"),
     ],
 )
 def test_routes_by_severity_and_district(labels: dict[str, str], receivers: str) -> None:

@@ -8,8 +8,8 @@ import pytest
 
 from cityops.base.thresholds import ThresholdsError, with_overrides
 from streams.models import Alert
+from streams.routing import escalation_level
 from streams.rules.engine import RuleEngine
-from streams.rules.lifecycle import escalation_level
 from streams.rules.timeutil import to_ms
 from tests.fixtures.events import ack, at, circuit_lights, gas
 from tests.streams.rules.support import JsonStore, feed, make_engine
