@@ -15,6 +15,7 @@ from cityops.stack.up import (
     start_services,
     stop_signals,
     wait_for,
+    with_ack_service,
     write_stack_env,
 )
 
@@ -53,7 +54,7 @@ def _up(args: argparse.Namespace) -> int:
     settings = load_settings(_env_file=None)
     if args.profile:
         settings = load_settings(_env_file=None, profile=args.profile)
-    settings = pick_metrics_ports(settings)
+    settings = with_ack_service(pick_metrics_ports(settings))
     started = time.monotonic()
     with stop_signals():
         try:

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import secrets
 import signal
 import sys
 import time
@@ -21,6 +22,8 @@ from datetime import timedelta
 from pathlib import Path
 from types import FrameType
 from typing import Protocol
+
+from pydantic import SecretStr
 
 from cityops.base.kafka_admin import ensure_topics
 from cityops.base.settings import ENV_PREFIX, STACK_ENV_FILE, Settings, redact
@@ -167,6 +170,24 @@ def cityops_argv(*args: str) -> list[str]:
     return [sys.executable, "-m", "cityops.cli", *args]
 
 
+def with_ack_service(settings: Settings) -> Settings:
+    """Settings for the embedded ack service: a random per-run link secret unless one is
+    configured (links from an earlier run then stop working, which is the point), a free
+    port unless one is set, and the URL notifications link to. Nothing of the secret is
+    printed or written to .cityops/stack.env: only the child processes' environment
+    holds it."""
+    update: dict[str, object] = {}
+    if settings.ack_secret is None:
+        update["ack_secret"] = SecretStr(secrets.token_urlsafe(32))
+    port = settings.ack_port
+    if "ack_port" not in settings.model_fields_set:
+        port = free_port()
+        update["ack_port"] = port
+    if not settings.ack_base_url:
+        update["ack_base_url"] = f"http://{settings.ack_host}:{port}"
+    return settings.model_copy(update=update)
+
+
 def start_pipeline(
     settings: Settings,
     stack: Stack,
@@ -186,6 +207,9 @@ def start_pipeline(
     parts.append(("sink", ["sink"], {}))
     if notifier and settings.alertmanager_url:
         parts.append(("notifier", ["notify"], {}))
+    if settings.ack_secret is not None:
+        parts.append(("ack-service", ["ack-service"], {}))
+        stack.endpoints["ack-service"] = settings.ack_base_url or ""
     if simulate_args is not None:
         parts.append(("simulator", ["simulate", "--no-progress", *simulate_args], {}))
     for name, args, extra in parts:
@@ -203,6 +227,7 @@ def write_stack_env(settings: Settings, path: Path = STACK_ENV_FILE) -> None:
         "kafka_bootstrap",
         "database_url",
         "alertmanager_url",
+        "ack_base_url",
         "topic_prefix",
         "state_dir",
         "metrics_port_worker",

@@ -51,6 +51,7 @@ def test_compose_runs_the_whole_pipeline(compose: dict[str, Any]) -> None:
         "worker",
         "sink",
         "notifier",
+        "ack-service",
         "simulator",
         "prometheus",
         "alertmanager",
@@ -59,6 +60,16 @@ def test_compose_runs_the_whole_pipeline(compose: dict[str, Any]) -> None:
         assert name in services, name
     assert "timescale" in services["timescaledb"]["image"]
     assert services["worker"]["command"] == ["worker"]
+    assert services["ack-service"]["command"] == ["ack-service"]
+
+
+def test_notifier_and_ack_service_share_the_link_secret(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    secrets = {
+        services[s]["environment"]["CITYOPS_ACK_SECRET"] for s in ("notifier", "ack-service")
+    }
+    assert len(secrets) == 1
+    assert "${CITYOPS_ACK_SECRET:?" in next(iter(secrets))  # required, never a literal
 
 
 def test_compose_mounts_exist(compose: dict[str, Any]) -> None:
@@ -72,5 +83,6 @@ def test_compose_mounts_exist(compose: dict[str, Any]) -> None:
 def test_no_secrets_in_compose(compose: dict[str, Any]) -> None:
     for name, service in compose["services"].items():
         for key, value in (service.get("environment") or {}).items():
-            if "PASSWORD" in key or ("postgresql://" in str(value) and "@" in str(value)):
+            secret = "PASSWORD" in key or "SECRET" in key
+            if secret or ("postgresql://" in str(value) and "@" in str(value)):
                 assert "${" in str(value), f"{name}.{key} holds a literal secret"
