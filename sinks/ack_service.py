@@ -32,7 +32,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
-from cityops.settings import ConfigurationError, Settings
+from cityops.base.settings import ConfigurationError, Settings
 from streams import topics
 from streams.acklink import Refused, Target, ack_key, check_secret, verify
 from streams.models import AlertAck

@@ -25,7 +25,7 @@ import orjson
 import psycopg
 import pytest
 
-from cityops.settings import Settings
+from cityops.base.settings import Settings
 from cityops.stack.alertmanager import DEFAULT_CONFIG, EmbeddedAlertmanager
 from cityops.stack.up import Stack, start_pipeline, with_ack_service
 from sinks.migrate import migrate

@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from cityops.settings import ConfigurationError, load_settings
+from cityops.base.settings import ConfigurationError, load_settings
 from sinks.alert_payload import AckLinks, alert_payload, alert_payloads, change_payloads
 from sinks.firing import FiringSet
 from sinks.notifier import NotifierConfig

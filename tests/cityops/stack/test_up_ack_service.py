@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from cityops.settings import load_settings
+from cityops.base.settings import load_settings
 from cityops.stack.up import settings_env, with_ack_service, write_stack_env
 from streams.acklink import MIN_SECRET_CHARS
 
