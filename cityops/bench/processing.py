@@ -8,11 +8,21 @@ per topic and one `BufferedJsonStore.flush` per batch into the worker's
 `ChangeTrackingTable`. Generating events and building `RawMessage`s happen
 outside the timed part, as does hashing.
 
+`--topology stages` (the default) runs the worker as `streams.direct` does
+since the scale-out split: the entity, circuit and district stages on one
+partition, the entity stage's repartition records handed straight to the other
+two (`cityops.bench.topology`), and every task flushed (rule state and the
+pickled roll-up windows) after each batch, i.e. a checkpoint every 5,000 events
+(the worker checkpoints every `CITYOPS_WORKER_COMMIT_INTERVAL_S`, 1 s: every
+~3 batches at 15,000 events/s). `--topology monolith`: the one `Processor` of
+before (the digest `streams.perf` printed).
+
 CPU time (`time.process_time`), not wall time: the machine is shared, and the
 worker is CPU-bound on one core (docs/benchmarks.md).
 
 The SHA-256 digest covers every output in order (dead letters, alerts, roll-ups
-and latencies of each handled topic, then the batch's state changes), so an
+and latencies of each handled topic, the internal records, then the batch's
+state changes but the window snapshots, which have a digest of their own), so an
 optimisation can be checked for identical output by comparing digests. It is
 deterministic: the simulation starts at a fixed instant (`--start`; `now` gives
 a start relative to the wall clock, as `sensors_sim.perf` does) and the
@@ -35,12 +45,12 @@ import orjson
 
 from cityops.base.city.profiles import PROFILES, CityProfile, load_profile
 from cityops.base.settings import Settings
+from cityops.bench.topology import RUNNERS
 from sensors_sim.incidents import Incident, incident_from_dict
 from sensors_sim.simulation import Simulation
 from sensors_sim.wire import SimEvent, to_ms
 from streams import topics
-from streams.direct import BATCH_MAX, ChangeTrackingTable, tune_gc
-from streams.outputs import build_processor
+from streams.direct import BATCH_MAX, tune_gc
 from streams.pipeline import Output, RawMessage
 
 #: 73 s before civil dusk in the megacity (Asia/Shanghai, 2026-11-22, 09:19:13Z):
@@ -72,6 +82,8 @@ class Result:
     state_changes: int
     state_keys: int
     digest: str
+    records: int = 0  # for the repartition topics (stages only)
+    windows_digest: str = ""  # of the stages' roll-up window snapshots
 
     @property
     def events_per_s(self) -> float:
@@ -155,9 +167,13 @@ def _hash_output(h: Any, out: Output) -> None:
     h.update(b"L" + orjson.dumps(out.latencies) + b"V%d" % out.valid)
 
 
-def _hash_changes(h: Any, changes: dict[bytes, bytes | None]) -> None:
+def _hash_changes(h: Any, windows: Any, changes: dict[bytes, bytes | None]) -> None:
+    """Rule state into `h`; the stages' pickled roll-up windows (`~windows`
+    chunks, `streams.stages.snapshot`) into `windows`: their encoding may change
+    while the outputs and the rule state stay byte-identical."""
     for key, value in changes.items():
-        h.update(b"S" + key + b"=" + (b"<deleted>" if value is None else value))
+        into = windows if b"~windows" in key else h
+        into.update(b"S" + key + b"=" + (b"<deleted>" if value is None else value))
 
 
 def measure(
@@ -169,6 +185,7 @@ def measure(
     incidents: bool = True,
     profiler: Profiler | None = None,
     worker_gc: bool = True,
+    topology: str = "stages",
 ) -> Result:
     """Process `warmup` + `seconds` of event time; time only the last `seconds`
     (and profile only those batches when a `profiler` is given). `worker_gc`:
@@ -176,7 +193,7 @@ def measure(
     collector's work is part of the processing cost; restored afterwards."""
     previous = tune_gc() if worker_gc else gc.get_threshold()
     try:
-        return _measure(profile, seconds, start, warmup, incidents, profiler)
+        return _measure(profile, seconds, start, warmup, incidents, profiler, topology)
     finally:
         gc.set_threshold(*previous)
 
@@ -203,19 +220,19 @@ def _measure(
     warmup: float,
     incidents: bool,
     profiler: Profiler | None,
+    topology: str,
 ) -> Result:
     city = load_profile(profile)
     settings = Settings(_env_file=None, profile=profile)  # type: ignore[call-arg]
-    table = ChangeTrackingTable()
-    processor, state = build_processor(settings, table)
     end = start + timedelta(seconds=warmup + seconds)
     pinned = end + CLOCK_MARGIN
-    processor.clock = lambda: pinned
+    runner = RUNNERS[topology](settings, lambda: pinned)
     sim = Simulation(city, SEED, start, default_incidents(city) if incidents else ())
     source = {t: settings.topic(t) for t in topics.FEED_TOPICS}
     timed_from_ms = to_ms(start + timedelta(seconds=warmup))
     h = hashlib.sha256()
-    result = Result(0, 0, 0.0, 0.0, 0, 0, 0, 0, 0, 0, "")
+    snap = hashlib.sha256()
+    result = Result(0, 0, 0.0, 0.0, 0, 0, 0, 0, 0, 0, "", 0)
     clock = time.process_time
     collector = _GcClock()
     gc.callbacks.append(collector)
@@ -226,8 +243,8 @@ def _measure(
             if timed and profiler is not None:
                 profiler.start()
             t0 = clock()
-            outs = [processor.handle_feed(group) for group in groups]
-            state.flush()
+            outs, records = runner.process(groups)
+            runner.flush()
             took = clock() - t0
             collector.timing = False
             if timed and profiler is not None:
@@ -242,14 +259,21 @@ def _measure(
                 result.deadletters += len(out.deadletters)
                 result.alerts += len(out.alerts)
                 result.rollups += len(out.rollups)
-            changes = table.take_changes()
-            _hash_changes(h, changes)
+            for r in records:
+                h.update(
+                    b"K%s/%d/" % (r.topic.encode(), -1 if r.partition is None else r.partition)
+                )
+                h.update(r.key + b"=" + r.value)
+            result.records += len(records)
+            changes = runner.take_changes()
+            _hash_changes(h, snap, changes)
             result.state_changes += len(changes)
     finally:
         gc.callbacks.remove(collector)
     result.gc_s = collector.timed_s
-    result.state_keys = len(table)
+    result.state_keys = runner.state_keys()
     result.digest = h.hexdigest()
+    result.windows_digest = snap.hexdigest()
     return result
 
 
@@ -276,6 +300,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         help=f"simulation start, RFC 3339 or `now` (default {DEFAULT_START.isoformat()})",
     )
     parser.add_argument("--no-incidents", action="store_true", help="the plain simulation")
+    parser.add_argument(
+        "--topology",
+        choices=RUNNERS,
+        default="stages",
+        help="the worker's three stages (default), or the one-processor shape of before",
+    )
     parser.add_argument(
         "--default-gc",
         action="store_true",
@@ -304,19 +334,22 @@ def main(argv: Sequence[str] | None = None) -> None:
         incidents=not args.no_incidents,
         profiler=profiler,
         worker_gc=not args.default_gc,
+        topology=args.topology,
     )
     if profiler is not None:
         print(profiler.output_text(unicode=True, show_all=False))
         with open(args.pyinstrument, "w", encoding="utf-8") as f:
             f.write(profiler.output_html())
     print(
-        f"{args.profile}: {r.events:,} events in {r.batches} batches, {r.cpu_s:.2f} s CPU: "
+        f"{args.profile} ({args.topology}): {r.events:,} events in {r.batches} batches, "
+        f"{r.cpu_s:.2f} s CPU: "
         f"{r.events_per_s:,.0f} events/s, {r.us_per_event:.1f} µs/event "
         f"(garbage collector {r.gc_s:.2f} s)\n"
         f"  valid {r.valid:,}, dead letters {r.deadletters:,}, alerts {r.alerts:,}, "
         f"roll-ups {r.rollups:,}, state changes {r.state_changes:,}, "
-        f"state keys {r.state_keys:,}\n"
-        f"  digest {r.digest}"
+        f"state keys {r.state_keys:,}, internal records {r.records:,}\n"
+        f"  digest {r.digest}\n"
+        f"  windows snapshot digest {r.windows_digest}"
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import hashlib
 
 import pytest
 
@@ -32,3 +33,17 @@ def test_main_prints_the_figures(capsys: pytest.CaptureFixture[str]) -> None:
     perf.main(["--profile", "small", "--seconds", "60", "--default-gc"])
     printed = capsys.readouterr().out
     assert "events/s" in printed and "µs/event" in printed and "digest " in printed
+
+
+def test_the_stages_give_the_monolith_s_alerts_and_rollups() -> None:
+    stages = perf.measure("small", 600, topology="stages")
+    monolith = perf.measure("small", 600, topology="monolith")
+    assert stages.digest == perf.measure("small", 600, topology="stages").digest
+    assert stages.records > 0 and monolith.records == 0
+    nothing = hashlib.sha256().hexdigest()  # the monolith keeps its windows in memory
+    assert monolith.windows_digest == nothing != stages.windows_digest
+    assert (stages.valid, stages.alerts, stages.rollups) == (
+        monolith.valid,
+        monolith.alerts,
+        monolith.rollups,
+    )
