@@ -40,3 +40,14 @@ def test_catalog_matches_design_md_rule_table() -> None:
     }
     # rules added after DESIGN.md (docs/ARCHITECTURE.md, "Where the code differs")
     assert rules == set(RULES) - BEYOND_DESIGN
+
+
+@pytest.mark.parametrize("rule", sorted(RULES))
+def test_runbook_says_who_the_next_tier_is(rule: str) -> None:
+    """Issue 16: every page points at the escalation tiers of the index."""
+    text = (RUNBOOKS / f"{rule}.md").read_text(encoding="utf-8")
+    assert "(README.md#escalation-who-the-next-tier-is)" in text
+    index = (RUNBOOKS / "README.md").read_text(encoding="utf-8")
+    assert "## Escalation: who the next tier is" in index
+    for receiver in ("escalation-tier1", "escalation-tier2"):
+        assert receiver in index
