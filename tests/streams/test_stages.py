@@ -20,7 +20,7 @@ from cityops.base.settings import Settings, load_settings
 from sensors_sim.simulation import Simulation
 from sinks.recompute import recompute_rollups
 from streams import topics
-from streams.models import MODEL_BY_TOPIC
+from streams.models import MODEL_BY_TOPIC, iso_z
 from tests.fixtures.incidents import (
     DURATION_S,
     every_rule_incidents,
@@ -126,3 +126,111 @@ def _gas(detector: str, at: datetime) -> dict:
     from tests.streams.test_app import gas_event
 
     return gas_event(detector, at, 1.0)
+
+
+def _ack(alert_id: str, at: datetime) -> dict:
+    return {"alert_id": alert_id, "by": "oncall", "at": iso_z(at), "note": ""}
+
+
+def _levels(alerts: list, entity: str) -> list[tuple[str, str]]:
+    return [(a.state, a.labels.get("escalation", "0")) for a in alerts if a.entity_id == entity]
+
+
+def test_escalation_runs_per_partition_and_an_ack_keyed_by_entity_stops_it() -> None:
+    """Issue 16: two critical alarms on different partitions; one is acknowledged (the ack
+    keyed by its entity id reaches its partition), the other escalates twice."""
+    settings = _settings(4)
+    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
+    topo = Topology(settings, clock=lambda: datetime.now(UTC))
+    ids = [f"GD-{i:03d}" for i in range(40)]
+    acked = "GD-001"
+    ignored = next(  # critical too (see _gas_lel), on another partition
+        d for d in ids if d.endswith("7") and topo_partition(d, 4) != topo_partition(acked, 4)
+    )
+
+    def minutes(first: int, last: int) -> list:
+        return [
+            (topics.GAS_DETECTOR, d.encode(), orjson.dumps(_gas_lel(d, t0 + timedelta(minutes=m))))
+            for m in range(first, last)
+            for d in ids
+        ]
+
+    rng = random.Random(5)
+    topo.produce_events(minutes(0, 2))
+    topo.run(rng)
+    fired = next(a for a in topo.alerts if a.entity_id == acked)
+    topo.produce(
+        settings.topic(topics.ALERTS_ACK),
+        acked.encode(),
+        orjson.dumps(_ack(fired.alert_id, t0 + timedelta(minutes=2))),
+    )
+    topo.run(rng)
+    topo.produce_events(minutes(2, 20))
+    topo.run(rng)
+    assert _levels(topo.alerts, acked) == [("firing", "0"), ("acknowledged", "0")]
+    assert _levels(topo.alerts, ignored) == [("firing", "0"), ("firing", "1"), ("firing", "2")]
+    assert topo.deadletters == 0
+
+
+def test_a_silent_feed_escalates_on_the_stage_tick() -> None:
+    """The processing-time fallback through the entity stage's tick (the worker calls it
+    about once a second)."""
+    settings = _settings(2)
+    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
+    wall = [datetime.now(UTC)]
+    topo = Topology(settings, clock=lambda: wall[0])
+    topo.produce_events(
+        [
+            (
+                topics.GAS_DETECTOR,
+                b"GD-1",
+                orjson.dumps(_gas_lel("GD-1", t0 + timedelta(seconds=s))),
+            )
+            for s in (0, 60)
+        ]
+    )
+    topo.run(random.Random(1))
+    topo.tick()  # the watermark is seen
+    wall[0] += timedelta(minutes=3)
+    topo.tick()
+    assert _levels(topo.alerts, "GD-1") == [("firing", "0")]  # due 5 min after firing
+    wall[0] += timedelta(minutes=3)
+    topo.tick()
+    assert _levels(topo.alerts, "GD-1") == [("firing", "0"), ("firing", "1")]
+
+
+def _gas_lel(detector: str, at: datetime) -> dict:
+    from tests.streams.test_app import gas_event
+
+    return gas_event(
+        detector, at, 60.0 if detector in ("GD-1", "GD-001") or detector.endswith("7") else 1.0
+    )
+
+
+def test_a_circuit_outage_escalates_in_the_circuit_stage() -> None:
+    """Group alerts escalate where their state lives: the circuit stage, on the time of
+    the facts it releases (major: 15 min)."""
+    from tests.fixtures.events import light
+
+    profile = load_profile("small")
+    night = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=30)
+    while not all(profile.is_dark(night + timedelta(minutes=m)) for m in range(0, 61, 5)):
+        night += timedelta(hours=1)
+    topo = Topology(_settings(2), clock=lambda: datetime.now(UTC))
+    events = []
+    for minute in range(0, 60, 5):
+        for i in range(10):
+            dark = {"power_state": "off", "power_w": 0.0} if i < 6 else {}
+            reading = light(minute, base=night, light_id=f"sl-{i}", circuit_id="c-1", **dark)
+            events.append(
+                (
+                    topics.STREETLIGHT_STATUS,
+                    reading.light_id.encode(),
+                    reading.model_dump_json().encode(),
+                )
+            )
+    topo.produce_events(events)
+    topo.finish(random.Random(7), IDLE_S)
+    outage = [a for a in topo.alerts if a.rule == "streetlight.circuit_outage"]
+    assert [a.labels.get("escalation", "0") for a in outage] == ["0", "1", "2"]
+    assert outage[1].updated_at - outage[0].updated_at == timedelta(minutes=15)
