@@ -255,10 +255,8 @@ class StageHandler:
             msgs = [
                 RawMessage(bare, r.topic, r.partition, r.offset, r.key, r.value) for r in records
             ]
-            feed = topics.FEED_NAME.get(bare)
-            if feed is not None:
+            if bare in topics.FEED_NAME:
                 events_in.labels(bare).inc(len(msgs))
-                self.silence.saw(feed, time.monotonic())
             for i in stages:
                 lists[i].extend(msgs)
         out: list[Out] = []

@@ -42,7 +42,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="run N times (fresh stack each) and report the median of the runs",
     )
     p.set_defaults(handler=_bench)
-    subs = p.add_subparsers(dest="bench_command", metavar="sink|drain")
+    subs = p.add_subparsers(dest="bench_command", metavar="sink|drain|failover")
     s = subs.add_parser("sink", help="rows/s the sink's writer stores (cityops.bench.sink)")
     s.add_argument("--rows", type=int, default=500_000)
     s.add_argument("--batch-size", type=int, action="append", default=None)
@@ -54,6 +54,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     d.add_argument("--span", type=float, default=3600.0, help="event-time seconds to fill")
     d.add_argument("--json", type=Path, dest="drain_json", help="write the results as JSON")
     d.set_defaults(handler=_bench_drain)
+    f = subs.add_parser("failover", help="seconds from kill -9 of a worker to lag 0")
+    f.add_argument("--workers", type=int, default=2)
+    f.add_argument("--rate", type=float, default=1000.0, help="simulator events/s")
+    f.add_argument("--repeat", type=int, default=3, dest="failover_repeat")
+    f.set_defaults(handler=_bench_failover)
 
 
 def _rate(text: str) -> float:
@@ -88,6 +93,14 @@ def _bench_drain(args: argparse.Namespace) -> int:
     print(json.dumps(result, indent=2), flush=True)
     if args.drain_json:
         args.drain_json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+def _bench_failover(args: argparse.Namespace) -> int:
+    from cityops.bench.failover import run_failover
+
+    result = run_failover(get_settings(), args.workers, args.rate, args.failover_repeat)
+    print(json.dumps(result, indent=2), flush=True)
     return 0
 
 

@@ -38,22 +38,23 @@ class FeedSilence:
         self.table: MutableMapping[bytes, bytes] | None = None
         self.ends: dict[str, int] = {}
         self.grew_at: dict[str, float] = {}
+        self.owned_at = 0.0
 
     def owns(self, table: MutableMapping[bytes, bytes] | None, now: float) -> None:
         """Judge (with partition 0's state `table`) or stop judging (None)."""
         if table is not None and self.table is None:
+            self.owned_at = now
             self.grew_at = dict.fromkeys(topics.FEED_NAME.values(), now)
+            self.ends = {}
         self.table = table
 
-    def saw(self, feed: str, now: float) -> None:
-        """The worker read records of `feed` (a short feed name) at `now`."""
-        self.grew_at[feed] = now
-
     def observe(self, ends: dict[str, int], now: float) -> None:
-        """The summed log-end offsets of each feed's topic, polled at `now`."""
+        """The summed log-end offsets of each feed's topic, polled at `now`. Only log
+        growth counts: re-reading a backlog after a failover is not the feed delivering."""
         for feed, end in ends.items():
-            if self.ends.get(feed) != end:
-                self.ends[feed] = end
+            old = self.ends.get(feed)
+            self.ends[feed] = end
+            if old is not None and end != old:
                 self.grew_at[feed] = now
 
     def tick(self, now: float, wall_ms: int) -> list[Alert]:
@@ -79,7 +80,9 @@ class FeedSilence:
                         f"(>= {self.after_s:.0f} s): gateway, network or producer down?"
                     ),
                 )
-            elif book.is_open(RULE):
+            elif book.is_open(RULE) and self.grew_at.get(feed, 0.0) > self.owned_at:
+                # an alert opened by a former owner resolves on growth seen here,
+                # not because this owner's clock has only just started
                 book.resolve(RULE, wall_ms, value=0.0, summary=f"The {feed} feed delivers again")
             if book.emitted:
                 state[feed] = book.open

@@ -234,3 +234,23 @@ def test_a_circuit_outage_escalates_in_the_circuit_stage() -> None:
     outage = [a for a in topo.alerts if a.rule == "streetlight.circuit_outage"]
     assert [a.labels.get("escalation", "0") for a in outage] == ["0", "1", "2"]
     assert outage[1].updated_at - outage[0].updated_at == timedelta(minutes=15)
+
+
+def test_acks_keyed_by_entity_reach_the_alert_and_others_are_dead_lettered() -> None:
+    settings = _settings(4)
+    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    topo = Topology(settings, clock=lambda: datetime.now(UTC))
+    leak = _gas("GD-7", t0) | {"lel_pct": 40.0}
+    topo.produce_events([(topics.GAS_DETECTOR, b"GD-7", orjson.dumps(leak))])
+    topo.run(random.Random(5))
+    (fired,) = topo.alerts
+    ack = {"alert_id": fired.alert_id, "by": "oncall", "at": iso_z(t0 + timedelta(minutes=1))}
+    topo.produce_events(
+        [
+            (topics.ALERTS_ACK, fired.alert_id.encode(), orjson.dumps(ack)),  # old keying
+            (topics.ALERTS_ACK, b"GD-7", orjson.dumps(ack)),
+        ]
+    )
+    topo.run(random.Random(6))
+    assert [(a.alert_id, a.state) for a in topo.alerts[1:]] == [(fired.alert_id, "acknowledged")]
+    assert topo.deadletters == 1
