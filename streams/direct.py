@@ -249,8 +249,8 @@ class StageHandler:
         for tp, records in batch.items():
             bare, stages = self.inputs[tp.topic]
             if tp.partition not in self.parts:
-                log.warning("records of %s without its task: left for its owner", tp)
-                continue
+                # never skip: the loop would commit past records nobody processed
+                raise RuntimeError(f"records of {tp} arrived without its partition's tasks")
             lists = per_partition.setdefault(tp.partition, [[] for _ in self.stages])
             msgs = [
                 RawMessage(bare, r.topic, r.partition, r.offset, r.key, r.value) for r in records
