@@ -63,6 +63,8 @@ log = logging.getLogger(__name__)
 # latency well under a second while per-batch round trips cost a few per cent.
 BATCH_MAX = 5000
 LAG_INTERVAL_S = 2.0
+# Empty 1 s polls after which a replay range counts as no longer in the log.
+REPLAY_EMPTY_POLLS = 10
 
 # Garbage collector thresholds of the worker process (CPython's default: 700, 10,
 # 10). A batch keeps thousands of state dicts alive until its flush, so with the
@@ -181,6 +183,10 @@ class StageHandler:
             tables, read = await self.restore(gained)
             for p in gained:
                 self.parts[p] = _Partition(self.stages, p, tables[p])
+                for task in self.parts[p].tasks:
+                    ranges = task.replay_range()
+                    if ranges:
+                        task.replay(await self.read_ranges(p, ranges))
             log.info(
                 "partitions %s restored from %d changelog records in %.2f s (kept %s)",
                 gained,
@@ -241,6 +247,41 @@ class StageHandler:
             feed = topics.FEED_NAME[self.inputs[tp.topic][0]]
             totals[feed] = totals.get(feed, 0) + end
         self.silence.observe(totals, time.monotonic())
+
+    async def read_ranges(self, p: int, ranges: dict[str, tuple[int, int]]) -> list[RawMessage]:
+        """Records [from, to) of partition `p` of each topic, for a task's replay."""
+        consumer = self.restore_consumer
+        assert consumer is not None
+        tps = {TopicPartition(t, p): r for t, r in ranges.items()}
+        consumer.assign(list(tps))
+        for tp, (start, _end) in tps.items():
+            consumer.seek(tp, start)
+        out: list[RawMessage] = []
+        todo = set(tps)
+        empty = 0
+        while todo:
+            data = await consumer.getmany(*todo, timeout_ms=1000, max_records=50_000)
+            if not data:
+                empty += 1
+                if empty < REPLAY_EMPTY_POLLS:
+                    continue
+                # the log no longer holds the range (retention): say so, go on
+                log.warning("partition %d: replay stopped short of %s", p, sorted(map(str, todo)))
+                break
+            empty = 0
+            for tp, records in data.items():
+                end = tps[tp][1]
+                bare = self.inputs[tp.topic][0]
+                out += [
+                    RawMessage(bare, r.topic, r.partition, r.offset, r.key, r.value)
+                    for r in records
+                    if r.offset < end
+                ]
+                if records[-1].offset + 1 >= end:
+                    todo.discard(tp)
+        consumer.assign([])
+        log.info("partition %d: %d source records replayed into its windows", p, len(out))
+        return out
 
     # --- the loop's calls ---
     def process(self, batch: Batch) -> list[Out]:

@@ -32,6 +32,12 @@ The interface (what h13f's Faust wiring and `streams.direct` rely on):
   `Output`, encoded by `streams.outputs.output_records`) plus `records` for the
   internal topics, some with an explicit partition (watermark markers go to
   every partition).
+- `StageTask.replay_range()` / `replay(messages)`: right after `task(...)`, a task
+  may ask for source records it has already processed but whose effect is not in
+  the restored state (the entity stage stores its windows every
+  `entity.SNAPSHOT_EVERY` events, not at every checkpoint): `{topic: (from, to)}`
+  offsets of its partition; the runtime reads them and calls `replay` once with
+  them in offset order, before any `process`. None = nothing to replay.
 - `StageTask.tick()` is the processing-time hook (idleness of merged inputs,
   `pipeline.feed_silent`): call it when a poll comes back empty, at least every
   few seconds.

@@ -102,6 +102,12 @@ class CircuitTask:
         result.out.extend_from(self._release())
         return result
 
+    def replay_range(self) -> dict[str, tuple[int, int]] | None:
+        return None  # the whole state is in the changelog
+
+    def replay(self, messages: Sequence[RawMessage]) -> None:
+        raise NotImplementedError("nothing to replay")
+
     def tick(self) -> StageOutput:
         out = self._release()
         # escalation's processing-time fallback when no more facts come (Processor.tick)
