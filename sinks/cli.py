@@ -67,21 +67,15 @@ def _cmd_sink(args: argparse.Namespace) -> int:
 
 
 def _cmd_ack_service(args: argparse.Namespace) -> int:
-    import contextlib
-    import signal
-
+    from cityops.base.signals import stop_on_signals
     from sinks.ack_service import run_ack_service, service_key
 
     settings = get_settings()
     service_key(settings)  # refuse to start without a usable secret, before anything else
 
     async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(sig, stop.set)
-        await run_ack_service(settings, stop=stop)
+        with stop_on_signals() as stop:
+            await run_ack_service(settings, stop=stop)
 
     asyncio.run(main())
     return 0

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import signal
 
 from cityops.base.settings import get_settings, load_settings
+from cityops.base.signals import stop_on_signals
 from sinks.notifier import NotifierConfig, run_notifier
 
 
@@ -49,12 +48,8 @@ def _notify(args: argparse.Namespace) -> int:
     config = NotifierConfig.from_settings(settings, **overrides)
 
     async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(sig, stop.set)
-        await run_notifier(settings, stop=stop, config=config)
+        with stop_on_signals() as stop:
+            await run_notifier(settings, stop=stop, config=config)
 
     asyncio.run(main())
     return 0

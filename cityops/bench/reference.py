@@ -24,6 +24,7 @@ from psycopg import sql
 
 from cityops.base.city.profiles import CityProfile, load_profile
 from cityops.base.settings import Settings, get_settings
+from cityops.base.signals import stop_on_signals
 from cityops.bench.options import BenchOptions
 from cityops.bench.procfs import ProcessUsage
 from cityops.bench.sampling import (
@@ -292,8 +293,6 @@ async def _baseline(
 
 def _reference_main(argv: list[str]) -> int:
     """`python -m cityops.bench.reference ceiling|baseline --progress FILE`."""
-    import signal
-
     parser = argparse.ArgumentParser(prog="python -m cityops.bench.reference")
     parser.add_argument("mode", choices=["ceiling", "baseline"])
     parser.add_argument("--progress", type=Path, required=True)
@@ -302,16 +301,13 @@ def _reference_main(argv: list[str]) -> int:
     settings = get_settings()
 
     async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        progress = _Progress(args.progress)
-        if args.mode == "ceiling":
-            await _ceiling(settings, progress, stop)
-        else:
-            await _baseline(settings, args.profile, progress, stop)
-        progress.write(force=True)
+        with stop_on_signals() as stop:
+            progress = _Progress(args.progress)
+            if args.mode == "ceiling":
+                await _ceiling(settings, progress, stop)
+            else:
+                await _baseline(settings, args.profile, progress, stop)
+            progress.write(force=True)
 
     asyncio.run(main())
     return 0
