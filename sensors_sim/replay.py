@@ -4,8 +4,9 @@ Each message goes out with its exact key, value and headers bytes and its origin
 Kafka timestamp, so event time and the consumers' view of the data are unchanged.
 Order: a recording lists each partition in offset order; several files are merged by
 timestamp (`heapq.merge` keeps every file's own order), and a message goes to its
-recorded partition when the target topic has it (else the key picks it), so per-key
-order is preserved. Pace: `speed` 1 replays the recorded timestamp gaps in real time,
+recorded partition when the target topic has the recording's partition count (else
+its key picks, as every producer's does), so per-key order is preserved.
+Pace: `speed` 1 replays the recorded timestamp gaps in real time,
 N is N times faster, `None` is as fast as possible.
 """
 
@@ -163,7 +164,14 @@ class Replayer:
                 if ahead > 0.002:
                     await asyncio.sleep(ahead)
             target = self.topic_map.target(msg.topic)
-            partition = msg.partition if msg.partition < partitions.get(target, 0) else None
+            # The recorded partition only where the target has the recording's partition
+            # count (then it is the key's own); else the key picks, as the producers
+            # do: the worker keeps an entity's state on its key's partition (issue 13).
+            recorded = self.plan.partitions.get(msg.topic)
+            same = recorded is not None and partitions.get(target) == recorded
+            partition = msg.partition if same or msg.key is None else None
+            if msg.partition >= partitions.get(target, 0):
+                partition = None
             in_flight.append(
                 await producer.send(
                     target,
