@@ -155,8 +155,9 @@ def build_app(key: bytes, publish: Publish, clock: Clock = time.time) -> web.App
         request[_REASON]["reason"] = f"{done} by {ack.by}"
         body = (
             f"<p>Alert <code>{html.escape(ack.alert_id)}</code> {done} by "
-            f"<b>{html.escape(ack.by)}</b>. Notifications show it within seconds; "
-            "escalation stops.</p>"
+            f"<b>{html.escape(ack.by)}</b>. The alert list, the dashboards and Alertmanager "
+            "show it within seconds (later reminders show it acknowledged); escalation "
+            "stops.</p>"
         )
         return _page(done.capitalize(), body)
 
