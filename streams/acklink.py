@@ -67,7 +67,10 @@ def check_secret(secret: str | None) -> bytes:
 
 
 def allowed_actions(rule: str) -> tuple[Action, ...]:
-    """Acknowledge always; resolve by hand only where the rule catalog allows it."""
+    """Acknowledge (unless the rule's acks reach no state); resolve by hand only where
+    the rule catalog allows it."""
+    if rule in catalog.NOT_ACKNOWLEDGEABLE:
+        return ()
     return ("ack", "resolve") if rule in catalog.MANUAL_RESOLVE else ("ack",)
 
 
@@ -96,6 +99,8 @@ def target(alert_id: str, action: str) -> Target:
     rule, entity_id, _ = parsed
     if action not in ACTIONS:
         raise Refused(404, f"unknown action {action!r}; links do ack or resolve")
+    if rule in catalog.NOT_ACKNOWLEDGEABLE:
+        raise Refused(403, f"{rule} alerts cannot be acknowledged; they resolve by themselves")
     if action not in allowed_actions(rule):
         raise Refused(403, f"{rule} alerts cannot be resolved by hand; they resolve on data")
     return Target(alert_id, action, rule, entity_id)

@@ -57,3 +57,9 @@ def store_key(info: RuleInfo, entity_id: str) -> str:
 #: never report again, so no reading can resolve its alert. Every other rule resolves
 #: only on data (its hysteresis), so a hand cannot hide a condition still measured.
 MANUAL_RESOLVE: frozenset[str] = frozenset({"gas.detector_offline", "heating.station_offline"})
+
+#: Rules whose acknowledgements reach no state (streams/stages/feed_silence.py: no entity
+#: partition holds it; it resolves by itself when the feed delivers again): no one-click
+#: link is offered for them, and the ack service refuses one rather than confirm an
+#: acknowledgement nothing would record.
+NOT_ACKNOWLEDGEABLE: frozenset[str] = frozenset({"pipeline.feed_silent"})

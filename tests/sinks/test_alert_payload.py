@@ -101,3 +101,16 @@ def test_notifier_with_ack_base_url_needs_the_secret() -> None:
     config = NotifierConfig.from_settings(with_secret)
     assert config.ack_links is not None and config.ack_links.base_url == "http://ack:9110"
     assert "zzzz" not in repr(config)  # the key never shows in logs or tracebacks
+
+
+def test_no_link_for_an_alert_nobody_can_acknowledge() -> None:
+    silent = make_alert(
+        rule="pipeline.feed_silent",
+        alert_id="pipeline.feed_silent:gas:1795341600000",
+        entity_type="feed",
+        entity_id="gas",
+    )
+    annotations = alert_payload(silent, now=NOW, firing_ttl=TTL, ack_links=ACK, **LINKS)[
+        "annotations"
+    ]
+    assert not {"ack_url", "resolve_url"} & set(annotations)

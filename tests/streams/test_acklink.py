@@ -66,6 +66,11 @@ def test_resolve_by_hand_only_where_the_catalog_allows_it() -> None:
     assert allowed_actions("gas.lel_high") == ("ack",)
     assert allowed_actions("gas.detector_offline") == ("ack", "resolve")
     assert allowed_actions("heating.station_offline") == ("ack", "resolve")
+    # its acks reach no state (streams/stages/feed_silence.py): no link, and refused
+    assert allowed_actions("pipeline.feed_silent") == ()
+    silent = "pipeline.feed_silent:gas:1764403200000"
+    status, reason = refusal(sign(KEY, silent, "ack", int(NOW) + 60), silent)
+    assert status == 403 and "resolve by themselves" in reason
 
 
 def test_link_quotes_the_alert_id_and_carries_the_token() -> None:
