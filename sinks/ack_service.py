@@ -54,6 +54,8 @@ _HEADERS = {
 }
 _VERB = {"ack": ("Acknowledge", "acknowledged"), "resolve": ("Resolve", "resolved")}
 SEND_TIMEOUT_S = 10.0
+#: `by` of an acknowledgement made through a link without a name typed in.
+ANONYMOUS = "notification link"
 
 
 def _page(title: str, body: str, status: int = 200) -> web.Response:
@@ -114,8 +116,8 @@ def build_app(key: bytes, publish: Publish, clock: Clock = time.time) -> web.App
         verb, _ = _VERB[where.action]
         fields = (
             f"<input type='hidden' name='t' value='{html.escape(token or '', quote=True)}'>"
-            "<label>Your name (recorded with the acknowledgement)"
-            "<input name='by' required maxlength='100' autofocus></label>"
+            "<label>Your name (optional; recorded with the acknowledgement)"
+            "<input name='by' maxlength='100' autocomplete='name'></label>"
             "<label>Note (optional)<textarea name='note' maxlength='2000'></textarea></label>"
         )
         body = (
@@ -137,14 +139,16 @@ def build_app(key: bytes, publish: Publish, clock: Clock = time.time) -> web.App
         try:
             ack = AlertAck(
                 alert_id=where.alert_id,
-                by=str(by or "").strip(),
+                # one click must be enough: without a name the record says it came
+                # through a notification link (who exactly the token cannot tell)
+                by=str(by or "").strip() or ANONYMOUS,
                 at=datetime.now(UTC),
                 note=str(note),
                 action=where.action,
             )
         except ValidationError:
             return _refused(
-                request, Refused(400, "give your name (1-100 characters) and a note up to 2000")
+                request, Refused(400, "a name up to 100 and a note up to 2000 printable characters")
             )
         try:
             await publish(ack_key(ack.alert_id), ack.model_dump_json().encode())

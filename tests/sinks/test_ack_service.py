@@ -103,13 +103,18 @@ def test_bad_links_are_refused_with_a_status_and_a_reason_and_write_nothing(
     assert serve(check) == []
 
 
-def test_a_post_without_a_name_is_refused() -> None:
+def test_one_click_without_a_name_and_a_bad_name_is_refused() -> None:
     async def check(session: aiohttp.ClientSession, base: str, written: list[Any]) -> None:
         token = sign(KEY, ALERT, "ack", int(NOW) + 600)
-        async with session.post(f"{base}/alerts/{ALERT}/ack", data={"t": token}) as response:
-            assert response.status == 400
+        url = f"{base}/alerts/{ALERT}/ack"
+        async with session.post(url, data={"t": token, "by": "x\x07y"}) as response:
+            assert response.status == 400  # a control character: refused, nothing written
+        assert written == []
+        async with session.post(url, data={"t": token}) as response:
+            assert response.status == 200
 
-    assert serve(check) == []
+    ((_, value),) = serve(check)
+    assert orjson.loads(value)["by"] == "notification link"
 
 
 def test_manual_resolve_where_the_rule_allows_it() -> None:
