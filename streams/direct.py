@@ -432,7 +432,11 @@ class DirectWorker:
         )
         await consumer.start()
         try:
-            await ensure_stage_topics(self.settings, self.handler)
+            try:
+                await ensure_stage_topics(self.settings, self.handler)
+            except BaseException:
+                await self.loop.close()
+                raise
             log.info(
                 "direct worker: group %s, %d topics x %d partitions, batches of up to %d",
                 self.settings.worker_id,

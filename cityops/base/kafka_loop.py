@@ -213,6 +213,13 @@ class ConsumeLoop:
             rebalance_timeout_ms=int(config.rebalance_timeout_s * 1000),
         )
 
+    async def close(self) -> None:
+        """Release the clients of a loop that will not `run` (start-up failed)."""
+        with contextlib.suppress(KafkaError):
+            await self.consumer.stop()
+        with contextlib.suppress(KafkaError):
+            await self.producer.stop()
+
     async def run(self, on_idle: Callable[[], Awaitable[None]] | None = None) -> None:
         consumer = self.consumer
         await self.producer.start()

@@ -232,3 +232,22 @@ def test_tune_gc_sets_the_worker_thresholds_and_returns_the_old_ones() -> None:
         assert gc.get_threshold() == GC_THRESHOLDS
     finally:
         gc.set_threshold(*before)
+
+
+def test_a_partition_count_other_than_the_setting_stops_the_worker(
+    direct_settings: Settings,
+) -> None:
+    """Faust's PartitionsMismatch guard: state is split by partition, so the worker
+    refuses topics that do not have `topic_partitions` partitions, saying what to fix."""
+    from cityops.base.kafka_admin import ensure_topics
+    from cityops.base.settings import ConfigurationError
+
+    two = direct_settings.model_copy(update={"topic_partitions": 2})
+    asyncio.run(ensure_topics(two, topics.ALL_TOPICS))
+    four = direct_settings.model_copy(update={"topic_partitions": 4})
+
+    async def start() -> None:
+        await DirectWorker(four, asyncio.Event()).run()
+
+    with pytest.raises(ConfigurationError, match=r"CITYOPS_TOPIC_PARTITIONS=4 but .* has 2"):
+        asyncio.run(start())
