@@ -21,7 +21,7 @@ out. While it runs, a sampler reads every few seconds:
 
 Alert latency comes from probe incidents (gas leaks on a few detectors at
 known event times): the producer wrapper records the wall time at which each
-probe's first threshold-crossing reading (lel_pct >= 25) is handed to Kafka,
+probe's first threshold-crossing reading (lel_pct >= `gas.lel_major_pct`) is handed to Kafka,
 and a poller sees its `gas.lel_high` row appear in `alert_history` (polled
 every 50 ms, so figures are up to 50 ms late; the schema has no commit-time
 column, see docs/benchmarks.md).

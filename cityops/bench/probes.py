@@ -10,11 +10,13 @@ import orjson
 import psycopg
 
 from cityops.base.city.profiles import CityProfile
+from cityops.base.thresholds import load_thresholds
 from cityops.bench.report import percentiles
 from sensors_sim.incidents import GasLeak
 from sensors_sim.simulate import Producer
 
-PROBE_LEL = 25.0
+#: The level at which `gas.lel_high` fires (thresholds.toml `gas.lel_major_pct`).
+PROBE_LEL = load_thresholds().gas.lel_major_pct
 PROBE_POLL_S = 0.05
 
 
