@@ -43,14 +43,13 @@ from streams.rules import catalog, circuit, fleet, gas, heating, lit_rate, stree
 from streams.rules.city import CityContext
 from streams.rules.context import RuleContext
 from streams.rules.entity import State, is_stale
+from streams.rules.escalation import Escalations
 from streams.rules.lifecycle import parse_alert_id
 from streams.rules.timeutil import seconds_ms, to_ms
 
 #: The watermark record of each feed, `wm:<feed>`, built once rather than per event.
 _WM_KEYS = {feed: f"wm:{feed}" for feed in topics.FEED_NAME.values()}
 _NO_CONTRIB = (0, 0)
-#: The escalation index of each feed (a `timers` index of store keys).
-_ESC_INDEX = {feed: f"esc.{feed}" for feed in topics.FEED_NAME.values()}
 
 #: Keys read far more often than written (a circuit by each of its lights, a
 #: district, the feeds' watermarks and timer indexes), and bounded by the city's
@@ -103,10 +102,7 @@ class RuleEngine:
         self.facts: list[LightFact] = []
         self._lateness_ms = seconds_ms(thresholds.engine.allowed_lateness_s)
         self._bucket_ms = max(1, seconds_ms(thresholds.engine.timer_bucket_s))
-        # The earliest escalation bucket per feed (None = none filed; absent = not
-        # known yet, read from the store once): spares a store read per event, which
-        # `test_an_event_does_not_touch_other_entities` budgets.
-        self._esc_due: dict[str, int | None] = {}
+        self._escalations = Escalations(store, self.ctx, self._bucket_ms)
         # The circuit and district stages have no feed watermark: their facts and merged
         # roll-ups arrive in event-time order, released once every partition passed
         # them, so the newest one's time is their escalation clock (in memory: after a
@@ -192,7 +188,7 @@ class RuleEngine:
         watermark has stopped (a silent feed), without moving the watermark itself (so
         offline timers and windows still wait for event time). The caller judges
         silence (`streams.pipeline.Processor.tick`)."""
-        return self._fire_escalations(feed, to_ms(until))
+        return self._escalations.fire(feed, to_ms(until))
 
     def watermark(self, feed: str) -> int | None:
         """The feed's watermark in epoch ms (None before its first event)."""
@@ -235,7 +231,7 @@ class RuleEngine:
             bucket = timers.arm(self.store, feed, entity_id, at + offline.after_ms, self._bucket_ms)
             state = {**state, "timer": bucket}
         if alerts:  # only a change of an alert can change its escalation schedule
-            state = self._arm_escalation(feed, key, state)
+            state = self._escalations.arm(feed, key, state)
         self.store[key] = state
         return alerts
 
@@ -247,7 +243,7 @@ class RuleEngine:
         state, alerts = streetlight.evaluate(prev, event, self.ctx, at_ms=at)
         assert state is not None
         if alerts:
-            state = self._arm_escalation("streetlight", key, state)
+            state = self._escalations.arm("streetlight", key, state)
         self.store[key] = state
         old = prev or {}
         if not self.group_rules:
@@ -286,7 +282,7 @@ class RuleEngine:
         if self._group_at is not None and at <= self._group_at:
             return alerts
         self._group_at = at
-        escalated = self._fire_escalations("streetlight", at)
+        escalated = self._escalations.fire("streetlight", at)
         return alerts + escalated if escalated else alerts
 
     def escalation_clock(self, feed: str) -> int | None:
@@ -314,7 +310,7 @@ class RuleEngine:
         state, alerts = circuit.evaluate(prev, circuit_id, light_id, out, at, district, self.ctx)
         if alerts:
             assert state is not None
-            state = self._arm_escalation("streetlight", key, state)
+            state = self._escalations.arm("streetlight", key, state)
         if state is not prev:  # most reports change nothing: spare the changelog a write
             self.store[key] = state
         return alerts
@@ -325,7 +321,7 @@ class RuleEngine:
             self.store.get(key), district, d_expected, d_lit, at, self.ctx
         )
         if alerts:
-            state = self._arm_escalation("streetlight", key, state)
+            state = self._escalations.arm("streetlight", key, state)
         self.store[key] = state
         return alerts
 
@@ -354,7 +350,7 @@ class RuleEngine:
             return []
         if newest != old_newest or mark != old_mark:
             self.store[key] = {"max_ts": newest, "watermark": mark}
-            escalated = self._fire_escalations(feed, mark)
+            escalated = self._escalations.fire(feed, mark)
             if escalated:
                 return self._fire_timers(feed, mark) + escalated
         return self._fire_timers(feed, mark)
@@ -377,7 +373,7 @@ class RuleEngine:
                     # re-armed by its next reading, which also resolves the alert
                     state = {**state, "timer": None}
                     if fired:
-                        state = self._arm_escalation(feed, key, state)
+                        state = self._escalations.arm(feed, key, state)
                 else:
                     bucket_ms = self._bucket_ms
                     state = {
@@ -385,46 +381,4 @@ class RuleEngine:
                         "timer": timers.arm(self.store, feed, entity_id, due, bucket_ms),
                     }
                 self.store[key] = state
-        return alerts
-
-    # --- escalation ---
-
-    def _arm_escalation(self, feed: str, key: str, state: State) -> State:
-        """File the entity under its earliest scheduled escalation (if not filed there)."""
-        due = self.ctx.book(state.get("alerts")).next_escalation()
-        if due is None:
-            return state
-        bucket = -(-due // self._bucket_ms) * self._bucket_ms
-        if state.get("esc_timer") == bucket:
-            return state
-        # A filing under another bucket becomes stale (skipped when it fires).
-        timers.arm(self.store, _ESC_INDEX[feed], key, due, self._bucket_ms)
-        if feed in self._esc_due:
-            known = self._esc_due[feed]
-            self._esc_due[feed] = bucket if known is None else min(known, bucket)
-        return {**state, "esc_timer": bucket}
-
-    def _fire_escalations(self, feed: str, watermark: int) -> list[Alert]:
-        index = _ESC_INDEX.get(feed)
-        if index is None:
-            return []
-        if feed in self._esc_due:
-            known = self._esc_due[feed]
-            if known is None or known > watermark:
-                return []
-        alerts: list[Alert] = []
-        while (bucket := timers.next_due(self.store, index, watermark)) is not None:
-            for key in timers.take(self.store, index, bucket):
-                state = self.store.get(key)
-                if state is None or state.get("esc_timer") != bucket:
-                    continue  # re-filed or gone since: this entry is stale
-                book = self.ctx.book(state.get("alerts"))
-                for rule in list(book.open):
-                    book.escalate(rule, watermark)
-                state = {**state, "alerts": book.open, "esc_timer": None}
-                state = self._arm_escalation(feed, key, state)
-                self.store[key] = state
-                alerts += book.emitted
-        filed = self.store.get(f"timers:{index}")
-        self._esc_due[feed] = int(filed[0]) if filed else None
         return alerts
