@@ -5,8 +5,10 @@ from __future__ import annotations
 from bisect import bisect_left
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from streams.models import GasDetectorReading, Rollup
+from streams.windows.columns import pack_heartbeats, unpack_heartbeats
 from streams.windows.common import (
     ALARM_LEL_PCT,
     DEFAULT_WINDOW,
@@ -46,6 +48,23 @@ class GasAggregator:
     @property
     def open_windows(self) -> int:
         return sum(len(districts) for districts in self._windows.values())
+
+    # Pickled at every checkpoint of the entity stage: the detectors as columns
+    # (`streams.windows.columns` says why).
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_detectors"] = {
+            district: pack_heartbeats((i, d.first_seen, d.recent) for i, d in detectors.items())
+            for district, detectors in self._detectors.items()
+        }
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        packed = state.pop("_detectors")
+        self.__dict__.update(state)
+        self._detectors = {
+            district: unpack_heartbeats(columns, _Detector) for district, columns in packed.items()
+        }
 
     def _note(self, event: GasDetectorReading) -> bool:
         """Record the heartbeat in the detector's state; False if it was already there."""

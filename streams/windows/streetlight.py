@@ -5,8 +5,10 @@ from __future__ import annotations
 from bisect import insort
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from streams.models import Rollup, StreetlightStatus
+from streams.windows.columns import pack_statuses, unpack_statuses
 from streams.windows.common import (
     DARK_PROBE,
     DEFAULT_WINDOW,
@@ -71,6 +73,23 @@ class StreetlightAggregator:
     @property
     def open_windows(self) -> int:
         return sum(len(districts) for districts in self._readings.values())
+
+    # Pickled at every checkpoint of the entity stage: the lights as columns
+    # (`streams.windows.columns` says why).
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_lights"] = {
+            district: pack_statuses((i, light.last, light.pending) for i, light in lights.items())
+            for district, lights in self._lights.items()
+        }
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        packed = state.pop("_lights")
+        self.__dict__.update(state)
+        self._lights = {
+            district: unpack_statuses(columns, _Light) for district, columns in packed.items()
+        }
 
     def _light(self, event: StreetlightStatus) -> _Light:
         lights = self._lights.setdefault(event.district, {})
