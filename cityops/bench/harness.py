@@ -16,7 +16,7 @@ from cityops.base.city.profiles import load_profile
 from cityops.base.settings import Settings
 from cityops.bench.options import BenchOptions, natural_rate
 from cityops.bench.reference import run_reference
-from cityops.bench.report import machine_info, ratios
+from cityops.bench.report import cpu_per_event, machine_info, machine_speed, ratios
 from cityops.bench.run import run_cityops
 from cityops.bench.stack import bench_stack
 
@@ -42,10 +42,14 @@ def run_bench(
             "sink_batch_size": settings.sink_batch_size,
         },
     }
+    report["machine"]["speed"] = machine_speed()
     with bench_stack(settings) as (bench_settings, stack, admin_url):
         report["cityops"] = run_cityops(bench_settings, stack, city, options)
         if compare:
             report["ceiling"] = run_reference("ceiling", bench_settings, admin_url, city, options)
             report["baseline"] = run_reference("baseline", bench_settings, admin_url, city, options)
             report["ratios"] = ratios(report)
+    for name in ("cityops", "ceiling", "baseline"):
+        if name in report:
+            report[name]["cpu_us_per_event"] = cpu_per_event(report[name])
     return report

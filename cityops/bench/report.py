@@ -24,6 +24,8 @@ SUMMARY_FIGURES: dict[str, tuple[str, ...]] = {
     "alert_latency_p50_s": ("cityops", "alert_latency_s", "p50"),
     "alert_latency_p99_s": ("cityops", "alert_latency_s", "p99"),
     "worker_cpu_s": ("cityops", "processes", "worker", "cpu_s"),
+    "worker_cpu_us_per_event": ("cityops", "cpu_us_per_event", "worker"),
+    "sink_cpu_us_per_event": ("cityops", "cpu_us_per_event", "sink"),
     "worker_peak_rss_mib": ("cityops", "processes", "worker", "peak_rss_mib"),
     "cityops_to_ceiling": ("ratios", "cityops_to_ceiling"),
     "cityops_to_baseline": ("ratios", "cityops_to_baseline"),
@@ -79,6 +81,39 @@ def ratios(report: dict[str, Any]) -> dict[str, float | None]:
         theirs = report.get(name, {}).get("throughput", {}).get("end_to_end_events_per_s")
         out[f"cityops_to_{name}"] = round(ours / theirs, 3) if theirs else None
     return out
+
+
+def cpu_per_event(run: dict[str, Any]) -> dict[str, float]:
+    """CPU µs of each process per event sent: what every stage costs an event, so
+    runs on different machines and loads compare by ratio (the ceiling's and
+    CityOps' figures in one report share the generator and the machine)."""
+    sent = run.get("events_sent") or 0
+    if not sent:
+        return {}
+    return {
+        name: round(usage["cpu_s"] / sent * 1e6, 2)
+        for name, usage in run.get("processes", {}).items()
+    }
+
+
+def machine_speed() -> dict[str, float]:
+    """The machine's speed now, recorded beside the figures: CPU seconds of a
+    10^7-addition Python loop, and the pure processor's CPU µs per event on a fixed
+    input (10 s of megacity event time, the worker's stages: `cityops.bench.processing`)."""
+    import time
+
+    from cityops.bench import processing
+
+    t0 = time.process_time()
+    total = 0
+    for i in range(10_000_000):
+        total += i
+    loop_s = time.process_time() - t0
+    fixed = processing.measure("megacity", 10)
+    return {
+        "loop_1e7_adds_cpu_s": round(loop_s, 3),
+        "processor_us_per_event": round(fixed.us_per_event, 2),
+    }
 
 
 def machine_info() -> dict[str, Any]:
@@ -201,6 +236,20 @@ def print_report(report: dict[str, Any]) -> None:
         for proc, u in report.get(name, {}).get("processes", {}).items():
             procs.add_row(name, proc, f"{u['cpu_s']:.1f}", f"{u['peak_rss_mib']:.0f}")
     console.print(procs)
+    per_event = [
+        f"{name}: "
+        + ", ".join(f"{proc} {us:g}" for proc, us in report[name]["cpu_us_per_event"].items())
+        for name in ("cityops", "ceiling", "baseline")
+        if report.get(name, {}).get("cpu_us_per_event")
+    ]
+    if per_event:
+        console.print("CPU µs per event sent: " + "; ".join(per_event))
+    speed = report.get("machine", {}).get("speed")
+    if speed:
+        console.print(
+            "machine speed: 10^7 additions {loop_1e7_adds_cpu_s} s CPU, pure processor "
+            "{processor_us_per_event} µs/event (10 s of megacity)".format(**speed)
+        )
     if "ratios" in report:
         console.print(
             "CityOps end to end vs ceiling: {cityops_to_ceiling}, vs baseline: "
