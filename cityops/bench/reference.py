@@ -32,7 +32,9 @@ from cityops.bench.sampling import (
     Sample,
     produce_and_sample,
     rate_between,
+    run_figures,
     start_simulation,
+    steady_window,
 )
 from cityops.stack.process import ManagedProcess, StackError
 from cityops.stack.up import settings_env
@@ -149,15 +151,11 @@ async def _drive_reference(
         drain_s = time.monotonic() - began - production_s
     finally:
         await lag.stop()
-    t0, t1 = production_s * 0.2, production_s
+    t0, t1 = steady_window(production_s)
     rows_total = samples[-1].sink_rows if samples else 0
     e2e = rate_between(samples, "sink_rows", t0, t1)
     return {
-        "production_s": round(production_s, 2),
-        "drain_s": round(drain_s, 2),
-        "drained": drained,
-        "events_sent": sent_total,
-        "rows_committed": int(rows_total),
+        **run_figures(production_s, drain_s, drained, sent_total, rows_total),
         "throughput": {
             "end_to_end_events_per_s": round(e2e),
             "end_to_end_incl_drain_events_per_s": round(

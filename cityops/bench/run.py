@@ -34,8 +34,10 @@ from cityops.bench.sampling import (
     lag_slope,
     produce_and_sample,
     rate_between,
+    run_figures,
     scrape,
     start_simulation,
+    steady_window,
 )
 from cityops.bench.stack import service_pids, wait_ready
 from cityops.stack.process import StackError
@@ -187,8 +189,7 @@ def _cityops_report(
     sent_total: int,
 ) -> dict[str, Any]:
     samples = run.samples
-    # Steady state: skip the first fifth (producer, consumer groups and caches warming up).
-    t0, t1 = production_s * 0.2, production_s
+    t0, t1 = steady_window(production_s)
     last = samples[-1] if samples else Sample(0, 0, 0, 0, 0, 0, 0)
     latencies = [seen[e] - crossed[e] for e in crossed if e in seen]
     rows_total = last.sink_rows
@@ -205,11 +206,7 @@ def _cityops_report(
     in_window = [s for s in samples if t0 <= s.t <= t1 + 1e-6]
     target = run.options.rate
     return {
-        "production_s": round(production_s, 2),
-        "drain_s": round(drain_s, 2),
-        "drained": drained,
-        "events_sent": sent_total,
-        "rows_committed": int(rows_total),
+        **run_figures(production_s, drain_s, drained, sent_total, rows_total),
         "throughput": {
             # sent -> processed by the worker AND row committed, steady window:
             # the slower of the worker's events_in rate and the sink's rows rate

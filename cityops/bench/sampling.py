@@ -159,6 +159,24 @@ async def produce_and_sample(
     return production_s
 
 
+def steady_window(production_s: float) -> tuple[float, float]:
+    """Steady state: skip the first fifth (producer, consumer groups and caches warming up)."""
+    return production_s * 0.2, production_s
+
+
+def run_figures(
+    production_s: float, drain_s: float, drained: bool, sent_total: float, rows_total: float
+) -> dict[str, Any]:
+    """The head of every run's report (CityOps and the reference runs alike)."""
+    return {
+        "production_s": round(production_s, 2),
+        "drain_s": round(drain_s, 2),
+        "drained": drained,
+        "events_sent": sent_total,
+        "rows_committed": int(rows_total),
+    }
+
+
 def rate_between(samples: list[Sample], attr: str, t0: float, t1: float) -> float:
     """Rate of a counter between the samples nearest after t0 and at or before t1."""
     window = [s for s in samples if t0 <= s.t <= t1 + 1e-6]
