@@ -7,7 +7,9 @@ time (a batch holding an alert goes sooner: `sink_alert_flush_interval_s`),
 writes the batch in one transaction, and commits the Kafka offsets only
 after PostgreSQL has committed. A database error is retried with backoff and
 the offsets stay where they were, so a crash at any point re-reads messages
-rather than losing them; the primary keys make the re-read a no-op.
+rather than losing them; the primary keys make the re-read a no-op. The consume
+loop, its revoke handling and the commit order are the shared ones of
+`cityops.base.kafka_loop` (the worker's too): this module only decodes and writes.
 """
 
 from __future__ import annotations
@@ -21,12 +23,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
-from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
-from aiokafka.errors import KafkaError
+from aiokafka import ConsumerRecord, TopicPartition
 from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 
 from cityops.base.kafka_admin import ensure_topics
+from cityops.base.kafka_loop import Abandon, ConsumeLoop, Handler, LoopConfig, Out
 from cityops.base.metrics import SinkMetrics, serve
 from cityops.base.settings import ConfigurationError, Settings
 from sinks.migrate import migrate
@@ -48,11 +50,10 @@ BACKOFF_MAX_S = 10.0
 STOP_POLL_S = 0.5
 
 
-class _Abandoned(Exception):
-    """Stopping while the database still fails: the batch stays uncommitted in Kafka."""
+class _Sink(Handler):
+    """The sink's side of the shared consume loop (`cityops.base.kafka_loop`): records
+    into a batch; the loop's checkpoint writes it, then commits the offsets."""
 
-
-class _Sink:
     def __init__(
         self, settings: Settings, url: str, metrics: SinkMetrics, stop: asyncio.Event
     ) -> None:
@@ -65,10 +66,7 @@ class _Sink:
         self.max_future = timedelta(seconds=settings.max_event_future_s)
         self.conn: psycopg.AsyncConnection[Any] | None = None
         self.writer: Writer | None = None
-        self.consumer: AIOKafkaConsumer | None = None
-        self.lock = asyncio.Lock()
         self.batch = Batch()
-        self.offsets: dict[TopicPartition, int] = {}  # next offset to commit
         self.pending = 0  # messages consumed since the last commit
         self.first_at = 0.0  # monotonic time of the oldest pending message
         self.first_alert_at: float | None = None  # ... and of the oldest pending alert
@@ -87,7 +85,6 @@ class _Sink:
         if not self.pending:
             self.first_at = time.monotonic()
         self.pending += len(records)
-        self.offsets[tp] = records[-1].offset + 1
 
     def add(self, record: ConsumerRecord[Any, Any], oldest: datetime, newest: datetime) -> None:
         name = self.by_full_name[record.topic]
@@ -131,58 +128,52 @@ class _Sink:
                 await self.conn.close()
         self.conn = self.writer = None
 
-    async def flush(self) -> None:
-        """Write the pending batch (retrying), then commit its offsets."""
-        async with self.lock:
-            if not self.pending:
-                return
-            batch, offsets = self.batch, self.offsets
-            delay = BACKOFF_FIRST_S
-            while True:
-                started = time.perf_counter()
-                try:
-                    writer = await self._writer()
-                    fallbacks = writer.copy_fallbacks
-                    counts = await writer.write(batch) if len(batch) else {}
-                    self.metrics.copy_fallbacks.inc(writer.copy_fallbacks - fallbacks)
-                    break
-                except (psycopg.Error, OSError) as exc:
-                    self.metrics.write_errors.inc()
-                    if self.conn is None or self.conn.broken or self.conn.closed:
-                        await self._drop_connection()
-                    if self.stop.is_set():
-                        raise _Abandoned(str(exc)) from exc
-                    log.warning(
-                        "batch of %d rows failed (%s: %s); retrying in %.1f s, offsets not "
-                        "committed",
-                        len(batch),
-                        type(exc).__name__,
-                        str(exc).strip().splitlines()[0] if str(exc).strip() else "",
-                        delay,
-                    )
-                    with contextlib.suppress(TimeoutError):
-                        # Wakes early on stop, for one last attempt.
-                        await asyncio.wait_for(self.stop.wait(), delay)
-                    delay = min(delay * 2, BACKOFF_MAX_S)
-            self.metrics.batch_duration.observe(time.perf_counter() - started)
-            now = datetime.now(UTC)
-            for table, count in counts.items():
-                self.metrics.rows.labels(table=table).inc(count)
-            for table, times in batch.times().items():
-                latency = self.metrics.end_to_end_latency.labels(table=table)
-                for ts in times:
-                    latency.observe((now - ts).total_seconds())
-            # Only now, with the rows durable, may Kafka forget the messages.
-            assert self.consumer is not None
+    async def checkpoint(self) -> list[Out]:
+        """Write the pending batch (retrying); the loop commits its offsets after."""
+        if not self.pending:
+            return []
+        batch = self.batch
+        delay = BACKOFF_FIRST_S
+        while True:
+            started = time.perf_counter()
             try:
-                await self.consumer.commit(offsets)
-            except KafkaError as exc:
-                # The rows are stored; the messages will be re-read and ignored.
-                log.warning("offset commit failed (%s); the batch will be re-read", exc)
-            self.batch, self.offsets, self.pending = Batch(), {}, 0
-            self.first_alert_at = None
+                writer = await self._writer()
+                fallbacks = writer.copy_fallbacks
+                counts = await writer.write(batch) if len(batch) else {}
+                self.metrics.copy_fallbacks.inc(writer.copy_fallbacks - fallbacks)
+                break
+            except (psycopg.Error, OSError) as exc:
+                self.metrics.write_errors.inc()
+                if self.conn is None or self.conn.broken or self.conn.closed:
+                    await self._drop_connection()
+                if self.stop.is_set():
+                    raise Abandon(f"{self.pending} messages not stored (database: {exc})") from exc
+                log.warning(
+                    "batch of %d rows failed (%s: %s); retrying in %.1f s, offsets not committed",
+                    len(batch),
+                    type(exc).__name__,
+                    str(exc).strip().splitlines()[0] if str(exc).strip() else "",
+                    delay,
+                )
+                with contextlib.suppress(TimeoutError):
+                    # Wakes early on stop, for one last attempt.
+                    await asyncio.wait_for(self.stop.wait(), delay)
+                delay = min(delay * 2, BACKOFF_MAX_S)
+        self.metrics.batch_duration.observe(time.perf_counter() - started)
+        now = datetime.now(UTC)
+        for table, count in counts.items():
+            self.metrics.rows.labels(table=table).inc(count)
+        for table, times in batch.times().items():
+            latency = self.metrics.end_to_end_latency.labels(table=table)
+            for ts in times:
+                latency.observe((now - ts).total_seconds())
+        # Only now, with the rows durable, may Kafka forget the messages (the
+        # loop commits next; a failed commit re-reads rows the keys make no-ops).
+        self.batch, self.pending = Batch(), 0
+        self.first_alert_at = None
+        return []
 
-    # --- the loop -------------------------------------------------------------
+    # --- the loop's calls ------------------------------------------------------
     def due_at(self) -> float:
         """When the pending batch must be written (monotonic time)."""
         due = self.first_at + self.settings.sink_flush_interval_s
@@ -190,20 +181,40 @@ class _Sink:
             due = min(due, self.first_alert_at + self.settings.sink_alert_flush_interval_s)
         return due
 
+    def process(self, batch: dict[TopicPartition, list[ConsumerRecord[Any, Any]]]) -> list[Out]:
+        now = datetime.now(UTC)
+        for tp, records in batch.items():
+            self.add_records(tp, records, now)
+        return []
+
+    def checkpoint_due(self) -> bool:
+        full = self.pending >= self.settings.sink_batch_size
+        return bool(self.pending) and (full or time.monotonic() >= self.due_at())
+
+    def poll_limits(self, timeout_s: float, max_records: int) -> tuple[float, int]:
+        wait = min(timeout_s, STOP_POLL_S)
+        if self.pending:
+            wait = min(wait, max(0.0, self.due_at() - time.monotonic()))
+        return wait, max(1, self.settings.sink_batch_size - self.pending)
+
     async def run(self) -> None:
         settings = self.settings
-        consumer = self.consumer = AIOKafkaConsumer(
-            bootstrap_servers=settings.kafka_bootstrap,
-            group_id=settings.sink_group,
-            client_id=f"{settings.sink_group}-{id(self):x}",
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            max_poll_records=settings.sink_batch_size,
-            # Tansu holds a group join for the whole rebalance timeout (DESIGN.md).
-            rebalance_timeout_ms=int(settings.broker_rebalance_timeout_s * 1000),
+        assert settings.kafka_bootstrap
+        loop = ConsumeLoop(
+            LoopConfig(
+                bootstrap=settings.kafka_bootstrap,
+                group_id=settings.sink_group,
+                client_id=f"{settings.sink_group}-{id(self):x}",
+                topics=tuple(self.by_full_name),
+                batch_max=settings.sink_batch_size,
+                # writes are driven by `checkpoint_due` (size, age, alerts)
+                commit_interval_s=settings.sink_flush_interval_s,
+                rebalance_timeout_s=settings.broker_rebalance_timeout_s,
+                produce=False,
+            ),
+            self,
+            self.stop,
         )
-        consumer.subscribe(list(self.by_full_name), listener=_FlushOnRevoke(self))
-        await consumer.start()
         log.info(
             "sink consuming %d topics as group %s (batch %d rows or %.1f s, alerts %.1f s, "
             "%s mode)",
@@ -215,44 +226,9 @@ class _Sink:
             settings.sink_write_mode,
         )
         try:
-            while not self.stop.is_set():
-                wait = STOP_POLL_S
-                if self.pending:
-                    wait = min(wait, max(0.0, self.due_at() - time.monotonic()))
-                room = max(1, settings.sink_batch_size - self.pending)
-                data = await consumer.getmany(timeout_ms=int(wait * 1000), max_records=room)
-                now = datetime.now(UTC)
-                for tp, records in data.items():
-                    self.add_records(tp, records, now)
-                due = self.pending and time.monotonic() >= self.due_at()
-                if self.pending >= settings.sink_batch_size or due:
-                    await self.flush()
-            await self.flush()
-        except _Abandoned as exc:
-            log.error(
-                "stopping with %d messages not stored (database: %s); their offsets are "
-                "not committed, so they are re-read on the next start",
-                self.pending,
-                exc,
-            )
+            await loop.run()
         finally:
-            with contextlib.suppress(KafkaError):
-                await consumer.stop()
             await self._drop_connection()
-
-
-class _FlushOnRevoke(ConsumerRebalanceListener):
-    """Store and commit what was read from partitions before they move away."""
-
-    def __init__(self, sink: _Sink) -> None:
-        self.sink = sink
-
-    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        with contextlib.suppress(_Abandoned):
-            await self.sink.flush()
-
-    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        log.info("sink assigned %d partitions", len(assigned))
 
 
 async def run_sink(

@@ -45,6 +45,7 @@ from cityops.base.kafka_loop import (
     FETCH_PARTITION_BYTES,
     Batch,
     ConsumeLoop,
+    Handler,
     LoopConfig,
     Out,
 )
@@ -147,7 +148,7 @@ class _Partition:
         self.tasks: list[StageTask] = [s.task(p, t) for s, t in zip(stages, tables, strict=True)]
 
 
-class StageHandler:
+class StageHandler(Handler):
     """The worker's side of the consume loop: records -> tasks -> records."""
 
     def __init__(self, settings: Settings, metrics: WorkerMetrics) -> None:
@@ -320,7 +321,7 @@ class StageHandler:
             out.extend(Out(t, k, v) for t, k, v in output_records(self.settings, result))
         return out
 
-    def checkpoint(self) -> list[Out]:
+    async def checkpoint(self) -> list[Out]:
         out: list[Out] = []
         for p, part in self.parts.items():
             for stage, task, table in zip(self.stages, part.tasks, part.tables, strict=True):

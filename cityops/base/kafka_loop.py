@@ -36,7 +36,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
@@ -67,16 +67,40 @@ class Out(NamedTuple):
     partition: int | None = None
 
 
-class Handler(Protocol):
-    async def assigned(self, partitions: Sequence[TopicPartition]) -> None: ...
+class Abandon(Exception):
+    """Raised by `Handler.checkpoint` to give the checkpoint up (stopping while its own
+    store still fails): nothing is committed, the records are read again on restart."""
 
-    def revoked(self, partitions: Sequence[TopicPartition]) -> None: ...
 
-    def process(self, batch: Batch) -> list[Out]: ...
+class Handler:
+    """What the loop drives; the defaults suit a handler that needs no hook."""
 
-    def tick(self) -> list[Out]: ...
+    async def assigned(self, partitions: Sequence[TopicPartition]) -> None:
+        """Partitions gained: restore their state before their records arrive."""
 
-    def checkpoint(self) -> list[Out]: ...
+    def revoked(self, partitions: Sequence[TopicPartition]) -> None:
+        """Partitions given up, after the checkpoint: drop (or keep aside) their state."""
+
+    def process(self, batch: Batch) -> list[Out]:
+        """One fetched batch; returns the records to produce."""
+        raise NotImplementedError
+
+    def tick(self) -> list[Out]:
+        """Processing-time hook: after an empty poll, and at least every `TICK_S`."""
+        return []
+
+    async def checkpoint(self) -> list[Out]:
+        """Make everything processed durable (or return it as records to produce);
+        the loop commits the offsets only after this and every send succeeded."""
+        return []
+
+    def checkpoint_due(self) -> bool:
+        """A checkpoint is needed now, before the loop's interval (e.g. a full batch)."""
+        return False
+
+    def poll_limits(self, timeout_s: float, max_records: int) -> tuple[float, int]:
+        """The next poll's wait and size (e.g. shorter while a batch is waiting)."""
+        return timeout_s, max_records
 
 
 @dataclass(frozen=True)
@@ -90,6 +114,8 @@ class LoopConfig:
     session_timeout_s: float = 10.0
     heartbeat_interval_s: float = 3.0
     rebalance_timeout_s: float = 3.0
+    #: False for a loop that only consumes (the sink): no producer is started.
+    produce: bool = True
 
 
 # A send that can be repeated: returns the future the broker's answer resolves.
@@ -188,15 +214,19 @@ class ConsumeLoop:
         self.checkpoints = 0
         self.batches = 0
         self.deliveries = Deliveries(stop)
-        self.producer = AIOKafkaProducer(
-            bootstrap_servers=config.bootstrap,
-            client_id=f"{config.client_id}-producer",
-            acks="all",
-            linger_ms=LINGER_MS,
-            max_batch_size=PRODUCER_BATCH_BYTES,
-            max_request_size=PRODUCER_REQUEST_BYTES,
+        self.producer = (
+            AIOKafkaProducer(
+                bootstrap_servers=config.bootstrap,
+                client_id=f"{config.client_id}-producer",
+                acks="all",
+                linger_ms=LINGER_MS,
+                max_batch_size=PRODUCER_BATCH_BYTES,
+                max_request_size=PRODUCER_REQUEST_BYTES,
+            )
+            if config.produce
+            else None
         )
-        self.sender = BatchSender(self.producer)
+        self.sender = None if self.producer is None else BatchSender(self.producer)
         self.consumer = AIOKafkaConsumer(
             bootstrap_servers=config.bootstrap,
             group_id=config.group_id,
@@ -217,43 +247,49 @@ class ConsumeLoop:
         """Release the clients of a loop that will not `run` (start-up failed)."""
         with contextlib.suppress(KafkaError):
             await self.consumer.stop()
-        with contextlib.suppress(KafkaError):
-            await self.producer.stop()
+        if self.producer is not None:
+            with contextlib.suppress(KafkaError):
+                await self.producer.stop()
+
+    async def _send(self, records: list[Out]) -> None:
+        if not records:
+            return
+        if self.sender is None:
+            raise RuntimeError("this loop does not produce (LoopConfig.produce=False)")
+        await self.deliveries.start(await self.sender.sends(records))
 
     async def run(self, on_idle: Callable[[], Awaitable[None]] | None = None) -> None:
         consumer = self.consumer
-        await self.producer.start()
+        if self.producer is not None:
+            await self.producer.start()
         try:
             consumer.subscribe(list(self.config.topics), listener=_Listener(self))
             await consumer.start()
             tick_at = time.monotonic()
             while not self.stop.is_set():
-                data = await consumer.getmany(
-                    timeout_ms=POLL_TIMEOUT_MS, max_records=self.config.batch_max
+                wait_s, room = self.handler.poll_limits(
+                    POLL_TIMEOUT_MS / 1000, self.config.batch_max
                 )
+                data = await consumer.getmany(timeout_ms=int(wait_s * 1000), max_records=room)
                 async with self.lock:
                     if data:
                         await self._process(data)
                     if not data or time.monotonic() - tick_at >= TICK_S:
                         tick_at = time.monotonic()
-                        await self.deliveries.start(await self.sender.sends(self.handler.tick()))
+                        await self._send(self.handler.tick())
                     due = time.monotonic() - self.checkpoint_at >= self.config.commit_interval_s
-                    if due and not await self.commit():
+                    if (due or self.handler.checkpoint_due()) and not await self.commit():
                         break
                 if on_idle is not None:
                     await on_idle()
             async with self.lock:
                 await self.commit()
         finally:
-            with contextlib.suppress(KafkaError):
-                await consumer.stop()
-            with contextlib.suppress(KafkaError):
-                await self.producer.stop()
+            await self.close()
             log.info("loop %s stopped after %d batches", self.config.group_id, self.batches)
 
     async def _process(self, data: Batch) -> None:
-        records = self.handler.process(data)
-        await self.deliveries.start(await self.sender.sends(records))
+        await self._send(self.handler.process(data))
         for tp, recs in data.items():
             if recs:
                 self.offsets[tp] = recs[-1].offset + 1
@@ -262,7 +298,11 @@ class ConsumeLoop:
     async def commit(self) -> bool:
         """The checkpoint sequence (module docstring); False when stopped undelivered."""
         self.checkpoint_at = time.monotonic()
-        await self.deliveries.start(await self.sender.sends(self.handler.checkpoint()))
+        try:
+            await self._send(await self.handler.checkpoint())
+        except Abandon as exc:
+            log.error("checkpoint given up (%s): offsets not committed (re-read on start)", exc)
+            return False
         if not await self.deliveries.settle():
             log.error("stopping with undelivered outputs: offsets not committed (re-read on start)")
             return False
