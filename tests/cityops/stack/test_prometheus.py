@@ -27,9 +27,13 @@ needs_promtool = pytest.mark.skipif(
 def test_compose_config_scrapes_every_process() -> None:
     config = yaml.safe_load(DEPLOY.read_text(encoding="utf-8"))
     targets = {
-        job["job_name"]: job["static_configs"][0]["targets"] for job in config["scrape_configs"]
+        job["job_name"]: job["static_configs"][0]["targets"]
+        for job in config["scrape_configs"]
+        if "static_configs" in job
     }
-    assert targets["worker"] == ["worker:9101"]
+    # the worker runs as N replicas (compose deploy.replicas): found by DNS, each scraped
+    (worker,) = [job for job in config["scrape_configs"] if job["job_name"] == "worker"]
+    assert worker["dns_sd_configs"] == [{"names": ["worker"], "type": "A", "port": 9101}]
     assert targets["sink"] == ["sink:9102"]
     assert targets["notifier"] == ["notifier:9103"]
     assert targets["simulator"] == ["simulator:9104"]
