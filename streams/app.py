@@ -8,13 +8,24 @@ acknowledges a batch's events only after the loop body that sent its records
 returns, and Faust flushes its producer before every offset commit
 (`faust/transport/consumer.py`, `_commit_offsets`), so a committed offset never
 runs ahead of the alerts and roll-ups it caused.
+
+The agents share one rule-state store (acknowledgements change the alerts of
+every feed). `BatchRunner` runs one batch at a time: process, wait until the
+broker has every output, then write the state. Without the lock, an agent's
+`flush()` could persist the pending state of another agent whose outputs were
+still unsent (a `kill -9` then loses those alerts: their events are stale on
+replay); without waiting for the outputs, the changelog record could reach the
+broker before the alert it accounts for.
+
+The app runs on `streams.faust_transport`: Faust's consumer with the commit
+and recovery fixes a restart on Tansu needs (issue 13, item 6).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 
 import faust
 from prometheus_client import CollectorRegistry
@@ -23,8 +34,10 @@ from cityops.base.kafka_admin import ensure_topics
 from cityops.base.metrics import WorkerMetrics, serve
 from cityops.base.settings import Settings
 from streams import topics
+from streams.faust_transport import App
 from streams.outputs import build_processor, count_output, output_records
 from streams.pipeline import Output, RawMessage
+from streams.state import BufferedJsonStore
 
 log = logging.getLogger(__name__)
 
@@ -34,12 +47,39 @@ BATCH_MAX = 1000
 BATCH_WITHIN_S = 0.1
 
 
+class BatchRunner:
+    """Process, deliver, persist: one batch at a time across the agents.
+
+    The agents share one buffered rule-state store, so the lock keeps another
+    agent's pending writes out of this batch's `flush()`; `send` returns only
+    when the broker has every output, so the state written after it never
+    accounts for an output that could still be lost.
+    """
+
+    def __init__(self, state: BufferedJsonStore, send: Callable[[Output], Awaitable[None]]) -> None:
+        self.state = state
+        self.send = send
+        self.lock = asyncio.Lock()
+
+    async def run(
+        self, handle: Callable[[list[RawMessage]], Output], batch: list[RawMessage]
+    ) -> None:
+        async with self.lock:
+            out = handle(batch)
+            # Outputs first, then the state: after a crash between the two the
+            # batch is re-processed against the old state and re-sends (alert
+            # ids are deterministic, the sink is idempotent); the other order
+            # could record a transition whose alert was never sent.
+            await self.send(out)
+            self.state.flush()
+
+
 def create_app(settings: Settings, registry: CollectorRegistry | None = None) -> faust.App:
     if not settings.kafka_bootstrap:
         raise ValueError("create_app needs settings.kafka_bootstrap")
     datadir = settings.state_dir / "faust"
     datadir.mkdir(parents=True, exist_ok=True)
-    app = faust.App(
+    app = App(
         settings.worker_id,
         broker=[f"kafka://{s.strip()}" for s in settings.kafka_bootstrap.split(",")],
         store="memory://",
@@ -79,9 +119,18 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
     processor, state = build_processor(settings, table)
 
     async def send(out: Output) -> None:
+        """Send a batch's outputs and wait until the broker has all of them."""
         count_output(metrics, out)
-        for topic_name, key, value in output_records(settings, out):
+        pending = [
             await out_topics[topic_name].send(key=key, value=value)
+            for topic_name, key, value in output_records(settings, out)
+        ]
+        if pending:
+            # A refused send raises here: the agent crashes before the state is
+            # written and its events are acked, so they are processed again.
+            await asyncio.gather(*pending)
+
+    runner = BatchRunner(state, send)
 
     async def raw_batches(
         stream: faust.StreamT, bare_topic: str
@@ -102,30 +151,20 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
 
         async def feed_agent(stream: faust.StreamT, feed: str = feed) -> None:
             async for batch in raw_batches(stream, feed):
-                out = processor.handle_feed(batch)
-                # Outputs first, then the state: after a crash between the two the
-                # batch is re-processed against the old state and re-sends (alert
-                # ids are deterministic, the sink is idempotent); the other order
-                # could record a transition whose alert was never sent.
-                await send(out)
-                state.flush()
+                await runner.run(processor.handle_feed, batch)
 
         app.agent(feed_topic(feed), name=f"cityops.feed.{feed}")(feed_agent)
 
     async def ack_agent(stream: faust.StreamT) -> None:
         async for batch in raw_batches(stream, topics.ALERTS_ACK):
-            out = processor.handle_acks(batch)
-            await send(out)
-            state.flush()
+            await runner.run(processor.handle_acks, batch)
 
     app.agent(feed_topic(topics.ALERTS_ACK), name="cityops.acks")(ack_agent)
 
     async def escalation_tick() -> None:
-        # The processing-time fallback of escalation (Processor.tick); usually nothing.
-        out = processor.tick()
-        if out.alerts:
-            await send(out)
-            state.flush()
+        # The processing-time fallback of escalation (Processor.tick); usually
+        # nothing. Through the runner: it writes the same shared state.
+        await runner.run(lambda _: processor.tick(), [])
 
     app.timer(interval=1.0, name="cityops.escalation_tick")(escalation_tick)
 

@@ -1,0 +1,177 @@
+"""Faust's aiokafka transport with two fixes the Faust runtime needs on restart.
+
+Measured (issue 13, item 6): after a `kill -9` and restart of the Faust worker
+the committed offsets of a feed advanced by one record per commit interval
+(`broker_commit_interval`, 2.8 s: "~9 records every 24 s") for minutes while
+the worker had long processed the backlog. Two Faust 0.15.3 behaviours combine
+(`faust/tables/recovery.py`, `faust/transport/consumer.py`):
+
+1. `Recovery.on_recovery_completed` resumes the stream partitions
+   (`consumer.resume_partitions`) *before* it awaits `consumer.perform_seek()`.
+   Records fetched in between reach the agents; `perform_seek` then sets the
+   read offset back to the committed offset C, so the next record R looks like
+   a jump and `_drain_messages` calls `_add_gap(tp, C + 1, R)`, a gap over
+   offsets that were delivered and acknowledged (seen: `gap 3767..3782` with
+   3766..3781 already acked).
+2. `Consumer._new_offset` merges gap ranges into the acked list with
+   `acked.extend(...)`, without removing offsets already there, and then takes
+   the first run of `consecutive_numbers(acked)`: with every offset present
+   twice (`[3767, 3768, 3768, 3769, 3769, ...]`) that run is one offset long,
+   and each commit removes one duplicate. A gap of n records thus holds the
+   committed offset back for n commit intervals (here 16 records, 45 s; a
+   longer backlog before the seek gives the ">10 minutes" of the report). Each
+   restart re-reads everything after the held-back offset.
+
+`Consumer._new_offset` below merges gaps as a set (no offset twice), which
+makes the commit position the end of the acknowledged run again.
+
+A third Tansu behaviour matters for table recovery: ListOffsets answers the
+base offset of the last record batch + 1, not the log end (measured: 26 for a
+log of 32 records in two batches; the Fetch response's high watermark is 32).
+Faust's recovery stops at that "highwater" minus one, so the tail of the last
+changelog batch stays in the recovery buffer, unapplied, and the restarted
+worker runs without those state keys. `Consumer.highwaters` corrects the end
+with one fetch of the last batch per partition.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import faust
+from aiokafka import AIOKafkaConsumer
+from aiokafka import TopicPartition as AioTP
+from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.types import TP
+from faust.utils.functional import consecutive_numbers
+
+log = logging.getLogger(__name__)
+
+# How long the highwater probe waits for the fetch of a partition's last batch.
+PROBE_TIMEOUT_MS = 2000
+
+
+def merge_gaps(acked: list[int], gap: Any) -> set[int]:
+    """Acked offsets with the gap ranges below the highest acked one, each once.
+
+    Chops exactly the merged intervals off `gap` (an `intervaltree.IntervalTree`
+    of offsets Faust will never see delivered). Returns the offsets added.
+    """
+    added: set[int] = set()
+    if not acked or not gap:
+        return added
+    candidates = gap.overlap(0, max(acked))
+    if not candidates:
+        return added
+    present = set(acked)
+    for interval in candidates:
+        added.update(range(interval.begin, interval.end))
+    added -= present
+    acked[:] = sorted(present | added)
+    gap.chop(0, max(interval.end for interval in candidates))
+    return added
+
+
+def next_commit_offset(acked: list[int], committed: int | None) -> tuple[int | None, list[int]]:
+    """The offset to commit (one past the first run of `acked`) and that run.
+
+    Faust's rule for the head, kept: nothing to commit while the smallest acked
+    offset is more than one past the committed one (`_new_offset`).
+    """
+    if not acked:
+        return None, []
+    if committed and acked[0] - committed > 1:
+        return None, []
+    run = list(next(consecutive_numbers(acked)))
+    return run[-1] + 1, run
+
+
+class Consumer(faust_aiokafka.Consumer):
+    """Faust's aiokafka consumer with set-based gap merging and true highwaters."""
+
+    def _new_offset(self, tp: TP) -> int | None:
+        acked = self._acked[tp]
+        if not acked:
+            return None
+        added = merge_gaps(acked, self._gap[tp])
+        # Offsets merged from a gap count as acknowledged: a late ack of one of
+        # them (`ack` checks `_acked_index`) must not add it a second time.
+        self._acked_index[tp].update(added)
+        if len(set(acked)) != len(acked):  # never expected; cheap to guard
+            acked[:] = sorted(set(acked))
+        else:
+            acked.sort()
+        offset, run = next_commit_offset(acked, self._committed_offset[tp])
+        if offset is None:
+            return None
+        del acked[: len(run)]
+        self._acked_index[tp].difference_update(run)
+        return offset
+
+    async def highwaters(self, *partitions: TP) -> Mapping[TP, int]:
+        reported = dict(await super().highwaters(*partitions))
+        return await true_log_ends(self._bootstrap(), reported)
+
+    def _bootstrap(self) -> list[str]:
+        return faust_aiokafka.server_list(self.app.conf.broker_consumer, 9092)
+
+
+async def true_log_ends(bootstrap: list[str], reported: dict[TP, int]) -> dict[TP, int]:
+    """The log end of each partition, from the high watermark of a fetch.
+
+    `reported` is ListOffsets' answer; Tansu's is the base offset of the last
+    record batch + 1, so the last batch starts at `reported - 1`: fetching it
+    returns the broker's high watermark (the true end). Kafka's own answer is
+    already the end, and the fetch confirms it.
+    """
+    todo = {tp: end for tp, end in reported.items() if end}
+    if not todo:
+        return reported
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        fetch_max_wait_ms=100,
+        max_partition_fetch_bytes=64 * 1024,  # one batch is enough
+    )
+    await consumer.start()
+    try:
+        tps = {tp: AioTP(tp.topic, tp.partition) for tp in todo}
+        consumer.assign(list(tps.values()))
+        for tp, end in todo.items():
+            consumer.seek(tps[tp], end - 1)
+        pending = set(todo)
+        for _ in range(3):
+            await consumer.getmany(*[tps[tp] for tp in pending], timeout_ms=PROBE_TIMEOUT_MS)
+            for tp in list(pending):
+                highwater = consumer.highwater(tps[tp])
+                if highwater is not None:
+                    pending.discard(tp)
+                    if highwater != reported[tp]:
+                        log.info(
+                            "log end of %s:%d is %d (ListOffsets said %d)",
+                            tp.topic,
+                            tp.partition,
+                            highwater,
+                            reported[tp],
+                        )
+                    reported[tp] = max(reported[tp], highwater)
+            if not pending:
+                break
+        if pending:
+            log.warning("no fetch answer for %s; keeping ListOffsets' ends", sorted(pending))
+    finally:
+        await consumer.stop()
+    return reported
+
+
+class Transport(faust_aiokafka.Transport):
+    Consumer = Consumer
+
+
+class App(faust.App):
+    """A Faust app on the transport above."""
+
+    def _new_transport(self) -> Any:
+        return Transport(self.conf.broker_consumer, self)
