@@ -34,6 +34,7 @@ from faust.types import TP
 from intervaltree import IntervalTree
 
 from cityops.base.city.profiles import load_profile
+from cityops.base.kafka_admin import ensure_topics
 from cityops.base.settings import Settings, load_settings
 from cityops.stack.broker import EmbeddedBroker
 from cityops.stack.process import ManagedProcess
@@ -47,6 +48,7 @@ from streams.outputs import build_processor
 from streams.pipeline import Output, RawMessage
 from tests.fixtures.incidents import (
     DURATION_S,
+    Outcome,
     every_rule_incidents,
     expected_outcome,
     morning_start,
@@ -286,7 +288,9 @@ def test_true_log_ends_reads_past_tansus_list_offsets(broker: EmbeddedBroker) ->
 
 
 def faust_settings(stack_settings: Settings) -> Settings:
-    return stack_settings.model_copy(update={"worker_runtime": "faust"})
+    # One partition per feed: the Faust agents still run one processor over a
+    # topic's partitions, whose feed watermark is only right for one partition.
+    return stack_settings.model_copy(update={"worker_runtime": "faust", "topic_partitions": 1})
 
 
 def start_worker(settings: Settings, name: str) -> ManagedProcess:
@@ -395,6 +399,18 @@ def workers() -> Iterator[list[ManagedProcess]]:
             proc.stop(timeout=20)
 
 
+def outcome_diff(found: Outcome, expected: Outcome) -> str:
+    """The keys an outcome has too many, too few, or with other sequences."""
+    lines = [f"extra {k}: {found[k]}" for k in sorted(found.keys() - expected.keys())]
+    lines += [f"missing {k}: {expected[k]}" for k in sorted(expected.keys() - found.keys())]
+    lines += [
+        f"differs {k}: {found[k]} != {expected[k]}"
+        for k in sorted(found.keys() & expected.keys())
+        if found[k] != expected[k]
+    ]
+    return "\n".join(lines)
+
+
 def read_alerts(settings: Settings) -> list[Alert]:
     records = read_topic(settings.kafka_bootstrap or "", settings.topic(topics.ALERTS))
     return [Alert.model_validate_json(r.value) for r in records]
@@ -402,9 +418,10 @@ def read_alerts(settings: Settings) -> list[Alert]:
 
 @integration
 def test_faust_worker_killed_mid_run_drains_every_feed_without_double_alerts(
-    stack_settings: Settings, created_topics: list[str]
+    stack_settings: Settings,
 ) -> None:
     settings = faust_settings(stack_settings)
+    asyncio.run(ensure_topics(settings, topics.ALL_TOPICS))
     profile = load_profile("small")
     start = morning_start()
     incidents = every_rule_incidents(profile)
@@ -460,13 +477,16 @@ def test_faust_worker_killed_mid_run_drains_every_feed_without_double_alerts(
             what="committed offsets at the log end of every feed",
             procs=by_name,
         )
-        alerts = wait_until(
-            lambda: read_alerts(settings),
-            lambda found: outcome_of(found) == expected,
-            timeout=60,
-            what="the scripted alerts",
-            procs=by_name,
-        )
+        try:
+            alerts = wait_until(
+                lambda: read_alerts(settings),
+                lambda found: outcome_of(found) == expected,
+                timeout=60,
+                what="the scripted alerts",
+                procs=by_name,
+            )
+        except AssertionError as exc:
+            raise AssertionError(outcome_diff(outcome_of(read_alerts(settings)), expected)) from exc
         assert procs[1].poll() is None, log_tail(procs[1])
 
     # Re-sent records of re-read batches are the same records (at-least-once);
