@@ -168,6 +168,10 @@ class StageHandler(Handler):
         self.kept: dict[int, _Partition] = {}
         self.silence = FeedSilence(settings)
         self.restore_consumer: AIOKafkaConsumer | None = None
+        # the loop's consumer (committed offsets) and, per input partition, the next
+        # offset this worker will process (= the committed one after a checkpoint)
+        self.group_consumer: AIOKafkaConsumer | None = None
+        self.position: dict[TopicPartition, int] = {}
 
     @property
     def topics(self) -> tuple[str, ...]:
@@ -177,8 +181,22 @@ class StageHandler(Handler):
     async def assigned(self, partitions: Sequence[TopicPartition]) -> None:
         owned = {tp.partition for tp in partitions}
         kept, self.kept = self.kept, {}
-        self.parts = {p: kept[p] for p in owned if p in kept}
+        committed = await self._committed(owned)
+        # A kept partition is reused only if the group's committed offsets are exactly
+        # where this worker's own processing ended: otherwise someone else owned it
+        # meanwhile (this member was out of the group for a generation), or the last
+        # commit failed, and its state must come from the changelog.
+        self.parts = {
+            p: kept[p]
+            for p in owned
+            if p in kept
+            and all(committed[tp] == self.position.get(tp) for tp in committed if tp.partition == p)
+        }
         gained = sorted(owned - set(self.parts))
+        stale = sorted(set(kept) & set(gained))
+        if stale:
+            log.warning("partitions %s moved while kept aside: restored from the changelog", stale)
+        self.position.update({tp: o for tp, o in committed.items() if tp.partition in gained})
         if gained:
             started = time.perf_counter()
             tables, read = await self.restore(gained)
@@ -196,6 +214,13 @@ class StageHandler(Handler):
                 sorted(set(self.parts) - set(gained)),
             )
         self.silence.owns(self.parts[0].tables[0] if 0 in self.parts else None, time.monotonic())
+
+    async def _committed(self, owned: set[int]) -> dict[TopicPartition, int]:
+        consumer = self.group_consumer
+        if consumer is None:
+            return {}
+        tps = [TopicPartition(t, p) for t in self.inputs for p in owned]
+        return {tp: await consumer.committed(tp) or 0 for tp in tps}
 
     def revoked(self, partitions: Sequence[TopicPartition]) -> None:
         # The loop has checkpointed: these tasks match the committed offsets.
@@ -297,6 +322,8 @@ class StageHandler(Handler):
             msgs = [
                 RawMessage(bare, r.topic, r.partition, r.offset, r.key, r.value) for r in records
             ]
+            if records:
+                self.position[tp] = records[-1].offset + 1
             if bare in topics.FEED_NAME:
                 events_in.labels(bare).inc(len(msgs))
             for i in stages:
@@ -411,6 +438,7 @@ class DirectWorker:
             self.handler,
             stop,
         )
+        self.handler.group_consumer = self.loop.consumer
         self._lag_at = 0.0
 
     async def _between_batches(self) -> None:

@@ -295,8 +295,11 @@ class ConsumeLoop:
                 self.offsets[tp] = recs[-1].offset + 1
         self.batches += 1
 
-    async def commit(self) -> bool:
-        """The checkpoint sequence (module docstring); False when stopped undelivered."""
+    async def commit(self, revoked: frozenset[TopicPartition] = frozenset()) -> bool:
+        """The checkpoint sequence (module docstring); False when stopped undelivered.
+
+        `revoked`: partitions being given up, whose offsets are committed too (the
+        consumer may no longer list them as assigned while they are revoked)."""
         self.checkpoint_at = time.monotonic()
         try:
             await self._send(await self.handler.checkpoint())
@@ -306,7 +309,7 @@ class ConsumeLoop:
         if not await self.deliveries.settle():
             log.error("stopping with undelivered outputs: offsets not committed (re-read on start)")
             return False
-        owned = self.consumer.assignment()
+        owned = self.consumer.assignment() | revoked
         offsets = {tp: o for tp, o in self.offsets.items() if tp in owned}
         self.offsets = {}
         if offsets:
@@ -327,7 +330,7 @@ class _Listener(ConsumerRebalanceListener):
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         async with self.loop.lock:
             if revoked:
-                await self.loop.commit()
+                await self.loop.commit(frozenset(revoked))
                 self.loop.handler.revoked(revoked)
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
