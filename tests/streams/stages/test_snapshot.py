@@ -58,7 +58,9 @@ def test_devices_are_stored_once_each_and_then_only_when_changed() -> None:
 
     recording = Recording(state)
     snapshot.save(recording, windows, NIGHT)
-    assert [k for k in written if k.startswith(KEY_PREFIX)] == [KEY_PREFIX + b'gas:["d2","g2"]']
+    assert [k for k in written if k.startswith(KEY_PREFIX)] == [
+        KEY_PREFIX + b'gas:["d2","g2"]'
+    ]
 
 
 def test_a_restored_snapshot_gives_the_same_rollups() -> None:
