@@ -52,7 +52,6 @@ from sensors_sim.wire import SimEvent, to_ms
 from streams import topics
 from streams.direct import BATCH_MAX, tune_gc
 from streams.pipeline import Output, RawMessage
-from streams.windows.devices import KEY_PREFIX
 
 #: 73 s before civil dusk in the megacity (Asia/Shanghai, 2026-11-22, 09:19:13Z):
 #: a run of two minutes or more crosses dusk, so the night rules run too.
@@ -169,11 +168,11 @@ def _hash_output(h: Any, out: Output) -> None:
 
 
 def _hash_changes(h: Any, windows: Any, changes: dict[bytes, bytes | None]) -> None:
-    """Rule state into `h`; the stages' stored roll-up windows (`~windows`
-    chunks and device keys, `streams.stages.snapshot`) into `windows`: their encoding may change
+    """Rule state into `h`; the stages' pickled roll-up windows (`~windows`
+    chunks, `streams.stages.snapshot`) into `windows`: their encoding may change
     while the outputs and the rule state stay byte-identical."""
     for key, value in changes.items():
-        into = windows if b"~windows" in key or KEY_PREFIX in key else h
+        into = windows if b"~windows" in key else h
         into.update(b"S" + key + b"=" + (b"<deleted>" if value is None else value))
 
 

@@ -110,30 +110,3 @@ def unpack_heartbeats(
         out[detector_id] = build(from_us(first_us[i]), [from_us(t) for t in recent_us[at : at + n]])
         at += n
     return out
-
-
-# --- one device as plain JSON (a state key each: streams.windows.devices) ---
-def statuses_to_json(last: Status | None, pending: list[Status] | None) -> Any:
-    epoch, us = EPOCH, _US
-    return [
-        None if last is None else [(last[0] - epoch) // us, last[1], last[2]],
-        None if pending is None else [[(s[0] - epoch) // us, s[1], s[2]] for s in pending],
-    ]
-
-
-def statuses_from_json(value: Any) -> tuple[Status | None, list[Status] | None]:
-    last, pending = value
-    return (
-        None if last is None else (from_us(last[0]), last[1], last[2]),
-        None if pending is None else [(from_us(t), b, p) for t, b, p in pending],
-    )
-
-
-def heartbeats_to_json(first: datetime, recent: list[datetime]) -> Any:
-    epoch, us = EPOCH, _US
-    return [(first - epoch) // us, [(t - epoch) // us for t in recent]]
-
-
-def heartbeats_from_json(value: Any) -> tuple[datetime, list[datetime]]:
-    first, recent = value
-    return from_us(first), [from_us(t) for t in recent]

@@ -5,14 +5,10 @@ from __future__ import annotations
 from bisect import bisect_left
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from streams.models import GasDetectorReading, Rollup
-from streams.windows.columns import (
-    heartbeats_from_json,
-    heartbeats_to_json,
-    pack_heartbeats,
-    unpack_heartbeats,
-)
+from streams.windows.columns import pack_heartbeats, unpack_heartbeats
 from streams.windows.common import (
     ALARM_LEL_PCT,
     DEFAULT_WINDOW,
@@ -21,7 +17,6 @@ from streams.windows.common import (
     WindowFloor,
     window_of,
 )
-from streams.windows.devices import CODECS, Codec, DeviceMemory
 
 
 @dataclass(slots=True)
@@ -46,8 +41,7 @@ class GasAggregator:
     def __init__(self, window: timedelta = DEFAULT_WINDOW) -> None:
         self.window = window
         self._floor = WindowFloor(window)
-        # per district, per detector (stored incrementally: streams.windows.devices)
-        self._detectors: DeviceMemory[_Detector] = DeviceMemory(_KIND)
+        self._detectors: dict[str, dict[str, _Detector]] = {}
         self._windows: dict[datetime, dict[str, _GasWindow]] = {}
         self._keep_since: datetime | None = None
 
@@ -55,11 +49,27 @@ class GasAggregator:
     def open_windows(self) -> int:
         return sum(len(districts) for districts in self._windows.values())
 
+    # Pickled at every checkpoint of the entity stage: the detectors as columns
+    # (`streams.windows.columns` says why).
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_detectors"] = {
+            district: pack_heartbeats((i, d.first_seen, d.recent) for i, d in detectors.items())
+            for district, detectors in self._detectors.items()
+        }
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        packed = state.pop("_detectors")
+        self.__dict__.update(state)
+        self._detectors = {
+            district: unpack_heartbeats(columns, _Detector) for district, columns in packed.items()
+        }
+
     def _note(self, event: GasDetectorReading) -> bool:
         """Record the heartbeat in the detector's state; False if it was already there."""
         ts, keep = event.ts, self._keep_since
         detectors = self._detectors.setdefault(event.district, {})
-        self._detectors.mark(event.district, event.detector_id)  # about to change
         det = detectors.get(event.detector_id)
         if det is None:
             detectors[event.detector_id] = _Detector(ts, [] if keep and ts < keep else [ts])
@@ -123,14 +133,3 @@ class GasAggregator:
         if self._keep_since is None or keep > self._keep_since:
             self._keep_since = keep
         return out
-
-
-_KIND = "gas"
-CODECS[_KIND] = Codec(
-    encode=lambda d: heartbeats_to_json(d.first_seen, d.recent),
-    decode=lambda value: _Detector(*heartbeats_from_json(value)),
-    pack=lambda detectors: pack_heartbeats(
-        (i, d.first_seen, d.recent) for i, d in detectors.items()
-    ),
-    unpack=lambda columns: unpack_heartbeats(columns, _Detector),
-)

@@ -5,14 +5,10 @@ from __future__ import annotations
 from bisect import insort
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from streams.models import Rollup, StreetlightStatus
-from streams.windows.columns import (
-    pack_statuses,
-    statuses_from_json,
-    statuses_to_json,
-    unpack_statuses,
-)
+from streams.windows.columns import pack_statuses, unpack_statuses
 from streams.windows.common import (
     DARK_PROBE,
     DEFAULT_WINDOW,
@@ -23,7 +19,6 @@ from streams.windows.common import (
     FeedName,
     WindowFloor,
 )
-from streams.windows.devices import CODECS, Codec, DeviceMemory
 
 # (ts, lit, power_w): all a snapshot needs of a status, kept small for ~300k lights.
 _Status = tuple[datetime, bool, float]
@@ -69,8 +64,7 @@ class StreetlightAggregator:
         self.city = city
         self.window = window
         self._floor = WindowFloor(window)
-        # per district, per light (stored incrementally: streams.windows.devices)
-        self._lights: DeviceMemory[_Light] = DeviceMemory(_KIND)
+        self._lights: dict[str, dict[str, _Light]] = {}
         self._readings: dict[datetime, dict[str, int]] = {}
         self._closed: datetime | None = None
         # The next window to emit; None until the first status is seen.
@@ -80,13 +74,28 @@ class StreetlightAggregator:
     def open_windows(self) -> int:
         return sum(len(districts) for districts in self._readings.values())
 
+    # Pickled at every checkpoint of the entity stage: the lights as columns
+    # (`streams.windows.columns` says why).
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_lights"] = {
+            district: pack_statuses((i, light.last, light.pending) for i, light in lights.items())
+            for district, lights in self._lights.items()
+        }
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        packed = state.pop("_lights")
+        self.__dict__.update(state)
+        self._lights = {
+            district: unpack_statuses(columns, _Light) for district, columns in packed.items()
+        }
+
     def _light(self, event: StreetlightStatus) -> _Light:
-        """The light's memory, about to change."""
         lights = self._lights.setdefault(event.district, {})
         light = lights.get(event.light_id)
         if light is None:
             light = lights[event.light_id] = _Light()
-        self._lights.mark(event.district, event.light_id)
         return light
 
     def _start(self, ts: datetime) -> None:
@@ -157,13 +166,10 @@ class StreetlightAggregator:
         dark = self.city.is_dark(end - DARK_PROBE)
         counts = self._readings.get(bucket, {})
         out: list[Rollup] = []
-        mark = self._lights.mark
         for district, lights in sorted(self._lights.items()):
             known = reporting = lit = 0
             power = 0.0
-            for light_id, light in lights.items():
-                if light.pending:  # settling may fold them into `last`
-                    mark(district, light_id)
+            for light in lights.values():
                 status = light.settle(end)
                 if status is None:
                     continue
@@ -191,12 +197,3 @@ class StreetlightAggregator:
                 )
             )
         return out
-
-
-_KIND = "light"
-CODECS[_KIND] = Codec(
-    encode=lambda light: statuses_to_json(light.last, light.pending),
-    decode=lambda value: _Light(*statuses_from_json(value)),
-    pack=lambda lights: pack_statuses((i, x.last, x.pending) for i, x in lights.items()),
-    unpack=lambda columns: unpack_statuses(columns, _Light),
-)
