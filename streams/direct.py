@@ -214,6 +214,12 @@ class StageHandler(Handler):
                 sorted(set(self.parts) - set(gained)),
             )
         self.silence.owns(self.parts[0].tables[0] if 0 in self.parts else None, time.monotonic())
+        # a rebalance paused every source: the merging tasks' idleness restarts now
+        for part in self.parts.values():
+            for task in part.tasks:
+                resume = getattr(task, "resume", None)
+                if resume is not None:
+                    resume()
 
     async def _committed(self, owned: set[int]) -> dict[TopicPartition, int]:
         consumer = self.group_consumer

@@ -45,8 +45,10 @@ from tests.test_incidents_end_to_end import READINGS, load_readings_and_rollups
 
 pytestmark = pytest.mark.integration
 
-# Above a failover (session 3 s + rebalance + restore): within it results are exact.
-IDLE_S = 20.0
+# Well above a failover (session 3 s + rebalance + restore + replay) on a loaded
+# 2-core machine: within it results are exact (measured: runs at 20 s failed when
+# the machine was shared by six other test runs).
+IDLE_S = 45.0
 
 Transition = tuple[str, str, str, str]  # alert id, severity, state, updated_at
 

@@ -38,6 +38,9 @@ The interface (what h13f's Faust wiring and `streams.direct` rely on):
   `entity.SNAPSHOT_EVERY` events, not at every checkpoint): `{topic: (from, to)}`
   offsets of its partition; the runtime reads them and calls `replay` once with
   them in offset order, before any `process`. None = nothing to replay.
+- `resume()` (circuit and district tasks only; optional for a runtime): call it
+  after every rebalance, so the time partitions spent moving does not count as
+  their sources' idleness.
 - `StageTask.tick()` is the processing-time hook (idleness of merged inputs,
   `pipeline.feed_silent`): call it when a poll comes back empty, at least every
   few seconds.

@@ -102,6 +102,10 @@ class CircuitTask:
         result.out.extend_from(self._release())
         return result
 
+    def resume(self) -> None:
+        """After a rebalance: idleness counts from now (`Gate.resume`)."""
+        self.gate.resume()
+
     def replay_range(self) -> dict[str, tuple[int, int]] | None:
         return None  # the whole state is in the changelog
 

@@ -115,6 +115,10 @@ class DistrictTask:
         result.out.extend_from(self._release())
         return result
 
+    def resume(self) -> None:
+        """After a rebalance: idleness counts from now (`Gate.resume`)."""
+        self.gate.resume()
+
     def replay_range(self) -> dict[str, tuple[int, int]] | None:
         return None  # the whole state is in the changelog
 

@@ -53,6 +53,12 @@ class Gate:
         self._moved: dict[tuple[str, int], float] = {}
         self._started = now
 
+    def resume(self) -> None:
+        """Restart every source's idleness clock: the sources were paused (partitions
+        moving between workers), not idle, and the time that took must not count."""
+        self._moved = {}
+        self._started = self.monotonic()
+
     def to_json(self) -> dict[str, Any]:
         return {"marks": self.marks, "seen": self.seen}
 
