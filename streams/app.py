@@ -1,21 +1,23 @@
-"""The Faust app: thin agents around `streams.pipeline.Processor`.
+"""`CITYOPS_WORKER_RUNTIME=faust`: the keyed stages of `streams.stages` as Faust agents.
 
-Each agent takes a batch of events, hands the raw bytes to the processor,
-sends what comes back (dead letters, alerts, roll-ups) and counts.
+One agent per stage (entity, circuit, district) over the stage's input topics;
+each keeps one task per input partition over that partition's slice of a Faust
+table co-partitioned with the inputs (`streams.faust_stages`). Faust's own
+recovery restores the tables of the partitions a worker is assigned before their
+streams resume; on every revocation the tasks are dropped and rebuilt from the
+restored tables at their partition's next batch.
 
-At-least-once (Tansu's transactions are incomplete, DESIGN.md): `take_events`
-acknowledges a batch's events only after the loop body that sent its records
-returns, and Faust flushes its producer before every offset commit
-(`faust/transport/consumer.py`, `_commit_offsets`), so a committed offset never
-runs ahead of the alerts and roll-ups it caused.
+At-least-once (Tansu's transactions are incomplete, DESIGN.md): a batch's
+outputs are sent and acknowledged by the broker before its state is written,
+`take_events` acknowledges the batch's events only after the loop body returns,
+and Faust flushes its producer (changelog records included) before every offset
+commit (`faust/transport/consumer.py`, `_commit_offsets`). So a committed offset
+never runs ahead of the outputs and state it caused, and a `kill -9` re-reads
+only what the restored state has not seen (the stages drop repeats).
 
-The agents share one rule-state store (acknowledgements change the alerts of
-every feed). `BatchRunner` runs one batch at a time: process, wait until the
-broker has every output, then write the state. Without the lock, an agent's
-`flush()` could persist the pending state of another agent whose outputs were
-still unsent (a `kill -9` then loses those alerts: their events are stale on
-replay); without waiting for the outputs, the changelog record could reach the
-broker before the alert it accounts for.
+Each stage owns its tables, so no agent's `flush()` can persist another's
+state (the shared buffered store of the former one-processor agents could,
+issue 13); within a stage a lock keeps the tick timer out of a batch.
 
 The app runs on `streams.faust_transport`: Faust's consumer with the commit
 and recovery fixes a restart on Tansu needs (issue 13, item 6).
@@ -24,20 +26,28 @@ and recovery fixes a restart on Tansu needs (issue 13, item 6).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+import time
+from typing import Any
 
 import faust
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from prometheus_client import CollectorRegistry
 
 from cityops.base.kafka_admin import ensure_topics
 from cityops.base.metrics import WorkerMetrics, serve
 from cityops.base.settings import Settings
 from streams import topics
+from streams.faust_stages import PartitionState, StageRunner, bare_names, read_ranges
 from streams.faust_transport import App
-from streams.outputs import build_processor, count_output, output_records
-from streams.pipeline import Output, RawMessage
-from streams.state import BufferedJsonStore
+from streams.outputs import count_output, output_records
+from streams.pipeline import Output
+from streams.stages import StageOutput
+from streams.stages.build import build_stages, stage_topics
+from streams.stages.feed_silence import FeedSilence
 
 log = logging.getLogger(__name__)
 
@@ -45,49 +55,27 @@ log = logging.getLogger(__name__)
 # per-event overhead of the agent loop small without adding visible latency.
 BATCH_MAX = 1000
 BATCH_WITHIN_S = 0.1
-
-
-class BatchRunner:
-    """Process, deliver, persist: one batch at a time across the agents.
-
-    The agents share one buffered rule-state store, so the lock keeps another
-    agent's pending writes out of this batch's `flush()`; `send` returns only
-    when the broker has every output, so the state written after it never
-    accounts for an output that could still be lost.
-    """
-
-    def __init__(self, state: BufferedJsonStore, send: Callable[[Output], Awaitable[None]]) -> None:
-        self.state = state
-        self.send = send
-        self.lock = asyncio.Lock()
-
-    async def run(
-        self, handle: Callable[[list[RawMessage]], Output], batch: list[RawMessage]
-    ) -> None:
-        async with self.lock:
-            out = handle(batch)
-            # Outputs first, then the state: after a crash between the two the
-            # batch is re-processed against the old state and re-sends (alert
-            # ids are deterministic, the sink is idempotent); the other order
-            # could record a transition whose alert was never sent.
-            await self.send(out)
-            self.state.flush()
+# The stages' processing-time hook (idleness of merged inputs, feed silence).
+TICK_INTERVAL_S = 1.0
+FEED_POLL_INTERVAL_S = 2.0
 
 
 def create_app(settings: Settings, registry: CollectorRegistry | None = None) -> faust.App:
     if not settings.kafka_bootstrap:
         raise ValueError("create_app needs settings.kafka_bootstrap")
+    bootstrap = settings.kafka_bootstrap
     datadir = settings.state_dir / "faust"
     datadir.mkdir(parents=True, exist_ok=True)
     app = App(
         settings.worker_id,
-        broker=[f"kafka://{s.strip()}" for s in settings.kafka_bootstrap.split(",")],
+        broker=[f"kafka://{s.strip()}" for s in bootstrap.split(",")],
         store="memory://",
         processing_guarantee="at_least_once",
         topic_partitions=settings.topic_partitions,
         topic_replication_factor=1,
         broker_rebalance_timeout=settings.broker_rebalance_timeout_s,
-        broker_session_timeout=max(settings.broker_rebalance_timeout_s, 10.0),
+        broker_session_timeout=settings.worker_session_timeout_s,
+        broker_heartbeat_interval=settings.worker_heartbeat_interval_s,
         table_cleanup_interval=settings.table_cleanup_interval_s,
         consumer_auto_offset_reset="earliest",
         key_serializer="raw",
@@ -97,78 +85,123 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         datadir=str(datadir / settings.worker_id),
     )
     metrics = WorkerMetrics(registry if registry is not None else CollectorRegistry())
+    bare = bare_names(settings.topic)
+    out_topics: dict[str, faust.TopicT] = {}
 
-    # Output topics by full name; the records come from streams.outputs, shared
-    # with the direct runtime.
-    out_topics: dict[str, faust.TopicT] = {
-        settings.topic(name): app.topic(settings.topic(name), key_type=bytes, value_type=bytes)
-        for name in (topics.ALERTS, topics.ROLLUPS, topics.DEADLETTER)
-    }
+    def topic(name: str) -> faust.TopicT:
+        found = out_topics.get(name)
+        if found is None:
+            found = out_topics[name] = app.topic(name, key_type=bytes, value_type=bytes)
+        return found
 
-    def feed_topic(name: str) -> faust.TopicT:
-        return app.topic(settings.topic(name), key_type=bytes, value_type=bytes)
-
-    # Rule state lives in a changelog-backed table so a restarted worker
-    # resumes with the alerts it had open; writes are buffered per batch.
-    # use_partitioner: the changelog partition comes from the key, so the
-    # batch flush needs no "current event" (Faust refuses table writes outside
-    # stream iteration otherwise, measured).
-    table: MutableMapping[bytes, bytes] = app.Table(
-        "rules-state", default=None, key_type=bytes, value_type=bytes, use_partitioner=True
-    )
-    processor, state = build_processor(settings, table)
-
-    async def send(out: Output) -> None:
-        """Send a batch's outputs and wait until the broker has all of them."""
-        count_output(metrics, out)
+    async def send(result: StageOutput) -> None:
+        """Send a batch's outputs and internal records; wait until the broker has all."""
+        count_output(metrics, result.out)
         pending = [
-            await out_topics[topic_name].send(key=key, value=value)
-            for topic_name, key, value in output_records(settings, out)
+            await topic(name).send(key=key, value=value)
+            for name, key, value in output_records(settings, result.out)
+        ]
+        pending += [
+            await topic(r.topic).send(key=r.key, value=r.value, partition=r.partition)
+            for r in result.records
         ]
         if pending:
             # A refused send raises here: the agent crashes before the state is
             # written and its events are acked, so they are processed again.
             await asyncio.gather(*pending)
 
-    runner = BatchRunner(state, send)
+    async def read(p: int, ranges: dict[str, tuple[int, int]]) -> Any:
+        return await read_ranges(bootstrap, bare, p, ranges)
 
-    async def raw_batches(
-        stream: faust.StreamT, bare_topic: str
-    ) -> AsyncIterator[list[RawMessage]]:
-        # take_events is in faust-streaming's Stream but not in its StreamT protocol.
-        batches = stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S)  # type: ignore[attr-defined]
-        async for events in batches:
-            batch = []
-            for event in events:
-                msg = event.message
-                batch.append(
-                    RawMessage(bare_topic, msg.topic, msg.partition, msg.offset, msg.key, msg.value)
-                )
-            metrics.events_in.labels(bare_topic).inc(len(batch))
-            yield batch
+    runners: list[StageRunner] = []
+    for stage in build_stages(settings):
+        table = app.Table(
+            f"{stage.name}-faust-state",
+            default=None,
+            key_type=bytes,
+            value_type=bytes,
+            partitions=settings.topic_partitions,
+        )
+        runner = StageRunner(stage, table, bare, send, read)
+        runners.append(runner)
 
-    for feed in topics.FEED_TOPICS:
+        async def agent(stream: faust.StreamT, runner: StageRunner = runner) -> None:
+            # take_events is in faust-streaming's Stream but not in its StreamT protocol.
+            batches = stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S)  # type: ignore[attr-defined]
+            async for events in batches:
+                messages = [event.message for event in events]
+                for msg in messages:
+                    name = bare.get(msg.topic)
+                    if name in topics.FEED_NAME and runner is runners[0]:
+                        metrics.events_in.labels(name).inc()
+                await runner.run(messages)
 
-        async def feed_agent(stream: faust.StreamT, feed: str = feed) -> None:
-            async for batch in raw_batches(stream, feed):
-                await runner.run(processor.handle_feed, batch)
+        source = app.topic(*stage.inputs, key_type=bytes, value_type=bytes)
+        app.agent(source, name=f"cityops.stage.{stage.name}")(agent)
 
-        app.agent(feed_topic(feed), name=f"cityops.feed.{feed}")(feed_agent)
+    entity = runners[0]
+    silence = FeedSilence(settings)
+    feed_ends: dict[str, Any] = {"consumer": None, "at": 0.0}
 
-    async def ack_agent(stream: faust.StreamT) -> None:
-        async for batch in raw_batches(stream, topics.ALERTS_ACK):
-            await runner.run(processor.handle_acks, batch)
+    @app.on_partitions_revoked.connect  # type: ignore[arg-type]
+    async def on_revoked(sender: Any, revoked: Any, **kwargs: Any) -> None:
+        for runner in runners:
+            async with runner.lock:
+                runner.drop()
+        silence.owns(None, time.monotonic())
 
-    app.agent(feed_topic(topics.ALERTS_ACK), name="cityops.acks")(ack_agent)
+    async def poll_feed_ends() -> None:
+        consumer = feed_ends["consumer"]
+        if consumer is None:
+            consumer = feed_ends["consumer"] = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+            await consumer.start()
+        n = settings.topic_partitions
+        tps = [TopicPartition(settings.topic(t), p) for t in topics.FEED_TOPICS for p in range(n)]
+        totals: dict[str, int] = {}
+        for tp, end in (await consumer.end_offsets(tps)).items():
+            feed = topics.FEED_NAME[bare[tp.topic]]
+            totals[feed] = totals.get(feed, 0) + end
+        silence.observe(totals, time.monotonic())
 
-    async def escalation_tick() -> None:
-        # The processing-time fallback of escalation (Processor.tick); usually
-        # nothing. Through the runner: it writes the same shared state.
-        await runner.run(lambda _: processor.tick(), [])
+    async def tick() -> None:
+        for runner in runners:
+            await runner.tick()
+        # `pipeline.feed_silent` is judged by the owner of partition 0 (as in
+        # streams.direct), with its state in the entity table's partition 0.
+        owned = any(tp.partition == 0 for tp in app.consumer.assignment())
+        async with entity.lock:
+            silence.owns(PartitionState(entity.table, 0) if owned else None, time.monotonic())
+            if silence.table is None:
+                return
+            if time.monotonic() - feed_ends["at"] >= FEED_POLL_INTERVAL_S:
+                feed_ends["at"] = time.monotonic()
+                try:
+                    await poll_feed_ends()
+                except KafkaError as exc:
+                    log.warning("polling the feeds' log ends failed: %s", exc)
+            alerts = silence.tick(time.monotonic(), int(time.time() * 1000))
+            if alerts:
+                await send(StageOutput(out=Output(alerts=alerts)))
 
-    app.timer(interval=1.0, name="cityops.escalation_tick")(escalation_tick)
+    app.timer(interval=TICK_INTERVAL_S, name="cityops.stages.tick")(tick)
 
     return app
+
+
+async def ensure_internal_topics(settings: Settings) -> None:
+    """The stages' repartition topics, partitioned like the feeds."""
+    names = stage_topics(settings)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        new = [NewTopic(t, settings.topic_partitions, 1) for t in names.internal]
+        new = [t for t in new if t.name not in existing]
+        if new:
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(new)
+    finally:
+        await admin.close()
 
 
 def run_worker(settings: Settings) -> int:
@@ -178,6 +211,7 @@ def run_worker(settings: Settings) -> int:
     loop = asyncio.new_event_loop()
     try:
         loop.run_until_complete(ensure_topics(settings, topics.ALL_TOPICS))
+        loop.run_until_complete(ensure_internal_topics(settings))
     finally:
         loop.close()
     registry = CollectorRegistry()

@@ -25,6 +25,15 @@ the worker had long processed the backlog. Two Faust 0.15.3 behaviours combine
 `Consumer._new_offset` below merges gaps as a set (no offset twice), which
 makes the commit position the end of the acknowledged run again.
 
+A related stall, seen once the stages ran on P=4 (2 of 9 kill/restart runs): a
+commit computed before `perform_seek` (while `_committed_offset` was still
+unset) takes the acked run off the list; `perform_seek` then sets the committed
+offset back to the broker's older answer (seen: committed 556, acked from 574),
+and Faust's head rule (`min(acked) - committed > 1`: wait) waits forever for
+offsets that were acked and consumed by that commit. The subclass remembers the
+highest offset it handed out for commit per partition and treats everything
+below it as acknowledged.
+
 A third Tansu behaviour matters for table recovery: ListOffsets answers the
 base offset of the last record batch + 1, not the log end (measured: 26 for a
 log of 32 records in two batches; the Fetch response's high watermark is 32).
@@ -74,15 +83,19 @@ def merge_gaps(acked: list[int], gap: Any) -> set[int]:
     return added
 
 
-def next_commit_offset(acked: list[int], committed: int | None) -> tuple[int | None, list[int]]:
+def next_commit_offset(
+    acked: list[int], committed: int | None, handed_out: int | None = None
+) -> tuple[int | None, list[int]]:
     """The offset to commit (one past the first run of `acked`) and that run.
 
     Faust's rule for the head, kept: nothing to commit while the smallest acked
-    offset is more than one past the committed one (`_new_offset`).
+    offset is more than one past the committed one (`_new_offset`), where the
+    committed one is the higher of the broker's and the last handed out here.
     """
     if not acked:
         return None, []
-    if committed and acked[0] - committed > 1:
+    floor = max((o for o in (committed, handed_out) if o is not None), default=None)
+    if floor and acked[0] - floor > 1:
         return None, []
     run = list(next(consecutive_numbers(acked)))
     return run[-1] + 1, run
@@ -91,10 +104,14 @@ def next_commit_offset(acked: list[int], committed: int | None) -> tuple[int | N
 class Consumer(faust_aiokafka.Consumer):
     """Faust's aiokafka consumer with set-based gap merging and true highwaters."""
 
+    #: Per partition, the highest offset `_new_offset` handed out for commit.
+    _handed_out: dict[TP, int]
+
     def _new_offset(self, tp: TP) -> int | None:
         acked = self._acked[tp]
         if not acked:
             return None
+        handed_out = self.__dict__.setdefault("_handed_out", {})
         added = merge_gaps(acked, self._gap[tp])
         # Offsets merged from a gap count as acknowledged: a late ack of one of
         # them (`ack` checks `_acked_index`) must not add it a second time.
@@ -103,12 +120,27 @@ class Consumer(faust_aiokafka.Consumer):
             acked[:] = sorted(set(acked))
         else:
             acked.sort()
-        offset, run = next_commit_offset(acked, self._committed_offset[tp])
+        floor = handed_out.get(tp)
+        if floor is not None:  # acked again after a re-read: already handed out
+            below = [o for o in acked if o < floor]
+            if below:
+                del acked[: len(below)]
+                self._acked_index[tp].difference_update(below)
+        offset, run = next_commit_offset(acked, self._committed_offset[tp], floor)
         if offset is None:
             return None
         del acked[: len(run)]
         self._acked_index[tp].difference_update(run)
+        handed_out[tp] = max(offset, floor or 0)
         return offset
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        # A partition given up may be processed by another worker before it
+        # comes back: what this worker handed out no longer says anything.
+        handed_out = self.__dict__.setdefault("_handed_out", {})
+        for tp in revoked:
+            handed_out.pop(tp, None)
+        await super().on_partitions_revoked(revoked)
 
     async def highwaters(self, *partitions: TP) -> Mapping[TP, int]:
         reported = dict(await super().highwaters(*partitions))

@@ -21,7 +21,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping, Sequence
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -35,17 +35,17 @@ from intervaltree import IntervalTree
 
 from cityops.base.city.profiles import load_profile
 from cityops.base.kafka_admin import ensure_topics
-from cityops.base.settings import Settings, load_settings
+from cityops.base.settings import Settings
 from cityops.stack.broker import EmbeddedBroker
 from cityops.stack.process import ManagedProcess
 from cityops.stack.up import cityops_argv
 from sensors_sim.simulation import Simulation
 from streams import topics
-from streams.app import BatchRunner
+from streams.faust_stages import PartitionState, StageRunner
 from streams.faust_transport import Consumer, merge_gaps, next_commit_offset, true_log_ends
 from streams.models import Alert, DeadLetter, iso_z
-from streams.outputs import build_processor
-from streams.pipeline import Output, RawMessage
+from streams.pipeline import RawMessage
+from streams.stages import StageOutput
 from tests.fixtures.incidents import (
     DURATION_S,
     Outcome,
@@ -62,6 +62,11 @@ from tests.fixtures.pipeline import (
     wait_until,
 )
 from tests.fixtures.stack import env_for
+from tests.test_scale_out import reference  # noqa: F401 - the single-worker reference fixture
+from tests.test_scale_out import test_a_killed_single_worker_loses_no_window as single_killed
+from tests.test_scale_out import (
+    test_two_workers_killed_replaced_and_stopped_change_no_alert as two_workers_disturbed,
+)
 
 
 def gas_event(detector_id: str, ts: datetime, lel: float, **changes: object) -> dict[str, object]:
@@ -178,6 +183,21 @@ def test_faust_own_merge_advances_one_offset_per_commit() -> None:
     assert commits == [3768, 3769, 3770]
 
 
+def test_a_commit_before_the_seek_does_not_stall_the_partition() -> None:
+    """Seen on P=4 (heating/1): a commit computed before `perform_seek` took 556..573;
+    the seek set the committed offset back to the broker's 556; acked went on at 574."""
+    state = consumer_state(list(range(556, 574)), [], 0)
+    state._committed_offset[TP0] = None  # before perform_seek
+    assert Consumer._new_offset(state, TP0) == 574  # type: ignore[arg-type]
+    state._committed_offset[TP0] = 556  # perform_seek: the broker's older answer
+    state._acked[TP0] = list(range(574, 601))
+    state._acked_index[TP0] = set(range(574, 601))
+    assert Consumer._new_offset(state, TP0) == 601  # type: ignore[arg-type]
+    # Faust's own rule waits for 556..573 forever
+    state._acked[TP0] = list(range(601, 610))
+    assert faust_consumer.Consumer._new_offset(state, TP0) is None  # type: ignore[arg-type]
+
+
 def test_merge_gaps_adds_each_offset_once_and_chops_what_it_merged() -> None:
     acked = [10, 11, 12, 20]
     gap = IntervalTree.from_tuples([(11, 16), (30, 40)])
@@ -191,6 +211,7 @@ def test_next_commit_offset_keeps_faust_rule_for_the_head() -> None:
     assert next_commit_offset([6, 7], 5) == (8, [6, 7])  # one missing at the head: Faust commits
     assert next_commit_offset([8, 9], 5) == (None, [])  # more: wait for them
     assert next_commit_offset([], 5) == (None, [])
+    assert next_commit_offset([8, 9], 5, handed_out=8) == (10, [8, 9])  # 5..7 handed out
 
 
 def test_a_late_ack_of_a_merged_offset_is_not_counted_twice() -> None:
@@ -201,54 +222,100 @@ def test_a_late_ack_of_a_merged_offset_is_not_counted_twice() -> None:
     assert state._acked[TP0] == []
 
 
-def gas_message(detector_id: str, offset: int, lel: float) -> RawMessage:
-    ts = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
-    value = orjson.dumps(
-        {
-            "detector_id": detector_id,
-            "ts": iso_z(ts),
-            "site_type": "restaurant",
-            "district": "central",
-            "lat": 36.06,
-            "lon": 120.38,
-            "lel_pct": lel,
-            "status": "ok",
-            "battery_pct": 90.0,
-        }
-    )
-    topic = topics.GAS_DETECTOR
-    return RawMessage(topic, topic, 0, offset, detector_id.encode(), value)
+class FakeTable:
+    """What `PartitionState` uses of a Faust table: the memory store's dict and
+    `send_changelog`."""
+
+    def __init__(self) -> None:
+        self.data = SimpleNamespace(data={})
+        self.sent: list[tuple[int, bytes, bytes | None]] = []
+
+    def send_changelog(self, partition: int, key: bytes, value: bytes | None) -> None:
+        self.sent.append((partition, key, value))
+
+    def _verify_source_topic_partitions(self, topic: str) -> None:
+        pass
 
 
-def test_an_agents_flush_never_persists_a_batch_whose_outputs_are_unsent() -> None:
-    table: dict[bytes, bytes] = {}
-    processor, state = build_processor(load_settings(), table)
+def test_partition_state_is_one_partitions_slice_of_the_table() -> None:
+    table = FakeTable()
+    p0, p3 = PartitionState(table, 0), PartitionState(table, 3)
+    p0[b"wm:gas"] = b"1"
+    p3[b"wm:gas"] = b"2"
+    assert (p0[b"wm:gas"], p3.get(b"wm:gas"), p3.get(b"nope")) == (b"1", b"2", None)
+    assert list(p3) == [b"wm:gas"] and len(p0) == 1 and b"wm:gas" in p0
+    del p3[b"wm:gas"]
+    assert b"wm:gas" not in p3 and p0[b"wm:gas"] == b"1"
+    # every write goes to the changelog partition of its slice
+    assert table.sent == [(0, b"0/wm:gas", b"1"), (3, b"3/wm:gas", b"2"), (3, b"3/wm:gas", None)]
+
+
+class FakeTask:
+    """A stage task that writes its state only in `flush`."""
+
+    def __init__(self, state: MutableMapping[bytes, bytes]) -> None:
+        self.state = state
+        self.pending: dict[bytes, bytes] = {}
+
+    def process(self, messages: Sequence[RawMessage]) -> StageOutput:
+        for m in messages:
+            self.pending[b"seen:%d" % m.offset] = b"1"
+        return StageOutput()
+
+    def replay_range(self) -> None:
+        return None
+
+    def replay(self, messages: Sequence[RawMessage]) -> None:
+        raise AssertionError("nothing to replay")
+
+    def tick(self) -> StageOutput:
+        self.pending[b"ticked"] = b"1"
+        return StageOutput()
+
+    def flush(self) -> None:
+        self.state.update(self.pending)
+        self.pending.clear()
+
+
+class FakeStage:
+    name = "fake"
+    inputs = ("in",)
+    changelog = "fake-changelog"
+
+    def task(self, partition: int, state: MutableMapping[bytes, bytes]) -> FakeTask:
+        return FakeTask(state)
+
+
+def test_a_tick_never_flushes_a_batch_whose_outputs_are_unsent() -> None:
+    table = FakeTable()
     release = asyncio.Event()
-    calls: list[Output] = []
-    delivered: list[Output] = []
+    calls: list[StageOutput] = []
 
-    async def send(out: Output) -> None:
-        calls.append(out)
-        if len(calls) == 1:  # the first batch's outputs are still on their way
+    async def send(result: StageOutput) -> None:
+        calls.append(result)
+        if len(calls) == 1:  # the batch's outputs are still on their way
             await release.wait()
-        delivered.append(out)
 
-    runner = BatchRunner(state, send)
+    async def no_replay(p: int, ranges: dict[str, tuple[int, int]]) -> list[RawMessage]:
+        raise AssertionError("nothing to replay")
+
+    runner = StageRunner(FakeStage(), table, {}, send, no_replay)  # type: ignore[arg-type]
+    msg = SimpleNamespace(topic="in", partition=2, offset=7, key=b"k", value=b"v")
 
     async def scenario() -> dict[bytes, bytes]:
-        leak = asyncio.create_task(runner.run(processor.handle_feed, [gas_message("GD-A", 0, 60)]))
+        batch = asyncio.create_task(runner.run([msg]))
         await asyncio.sleep(0.01)
-        calm = asyncio.create_task(runner.run(processor.handle_feed, [gas_message("GD-B", 1, 1)]))
+        tick = asyncio.create_task(runner.tick())
         await asyncio.sleep(0.05)
-        persisted = dict(table)  # what a kill -9 now would leave in the changelog
+        persisted = dict(table.data.data)  # what a kill -9 now would leave
         release.set()
-        await asyncio.gather(leak, calm)
+        await asyncio.gather(batch, tick)
         return persisted
 
     persisted = asyncio.run(scenario())
-    assert [a.rule for a in calls[0].alerts] == ["gas.lel_high"]
-    assert not any(b"GD-A" in key for key in persisted), "state of an unsent alert persisted"
-    assert any(b"GD-A" in key for key in table) and any(b"GD-B" in key for key in table)
+    assert persisted == {}, "state of a batch with unsent outputs persisted"
+    assert table.data.data == {b"2/seen:7": b"1", b"2/ticked": b"1"}
+    assert [p for p, _, _ in table.sent] == [2, 2]
 
 
 integration = pytest.mark.integration
@@ -288,9 +355,7 @@ def test_true_log_ends_reads_past_tansus_list_offsets(broker: EmbeddedBroker) ->
 
 
 def faust_settings(stack_settings: Settings) -> Settings:
-    # One partition per feed: the Faust agents still run one processor over a
-    # topic's partitions, whose feed watermark is only right for one partition.
-    return stack_settings.model_copy(update={"worker_runtime": "faust", "topic_partitions": 1})
+    return stack_settings.model_copy(update={"worker_runtime": "faust"})
 
 
 def start_worker(settings: Settings, name: str) -> ManagedProcess:
@@ -496,3 +561,36 @@ def test_faust_worker_killed_mid_run_drains_every_feed_without_double_alerts(
         ids.setdefault((alert.rule, alert.entity_id), set()).add(alert.alert_id)
     assert {key: len(found) for key, found in ids.items()} == dict.fromkeys(expected, 1)
     assert outcome_of(alerts) == expected
+
+
+# --- the Faust twin of tests/test_scale_out.py -----------------------------------
+# Same scenario and assertions, run by calling that test with the Faust runtime;
+# the reference stays the default runtime's single worker ("same outputs").
+
+
+def ran_faust(settings: Settings, name: str) -> bool:
+    """The worker's log shows a Faust worker that got ready (not the direct runtime)."""
+    log = (settings.state_dir / "logs" / f"{name}.log").read_text(errors="replace")
+    return "[^Worker]: Ready" in log
+
+
+@integration
+def test_two_faust_workers_killed_replaced_and_stopped_change_no_alert(
+    reference: tuple,  # noqa: F811 - the fixture imported above
+    stack_settings: Settings,
+    created_topics: list[str],
+) -> None:
+    faust = stack_settings.model_copy(update={"worker_runtime": "faust"})
+    two_workers_disturbed(reference, faust, created_topics)
+    assert ran_faust(faust, "worker-1") and ran_faust(faust, "worker-3")
+
+
+@integration
+def test_a_killed_single_faust_worker_loses_no_window(
+    reference: tuple,  # noqa: F811 - the fixture imported above
+    stack_settings: Settings,
+    created_topics: list[str],
+) -> None:
+    faust = stack_settings.model_copy(update={"worker_runtime": "faust"})
+    single_killed(reference, faust, created_topics)
+    assert ran_faust(faust, "worker") and ran_faust(faust, "restarted")

@@ -1,0 +1,188 @@
+"""The keyed stages of `streams.stages` on Faust: one agent per stage, one task per
+input partition, its state in a Faust table co-partitioned with the inputs.
+
+Per stage, a table `<stage>-faust-state` (raw bytes; changelog
+`<app id>-<stage>-faust-state-changelog`, P partitions like the stage's inputs)
+holds every partition's state; `PartitionState` is partition p's slice of it:
+keys prefixed with `p/` (the same key, e.g. a feed's watermark, exists in every
+partition) and every write sent to changelog partition p. Faust's own recovery
+fills the table for the partitions a worker is assigned before their streams
+resume, so a task built at its partition's first batch reads a restored state.
+Faust's `PartitionsMismatch` check runs for every input topic against the
+table's changelog before a task is built. The changelog is not the direct
+runtime's (`<stage>-state-changelog`, unprefixed keys): the two runtimes must not
+share a worker id.
+
+One batch of a partition: `process` -> send the outputs and wait for the broker
+-> `flush` (state into the table, changelog records to the producer) -> the
+events are acknowledged when the agent's loop body returns; Faust flushes its
+producer before every offset commit. Internal records (light facts keyed by
+circuit, partial roll-ups keyed by district, watermark markers to every
+partition) are sent to the stages' repartition topics with the key and partition
+the stage chose: the stages' records carry explicit partitions, which Faust's
+`group_by` (key only) cannot express, so the runtime sends them "through" the
+topics under `group_by`'s names.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping, Sequence
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from streams import topics
+from streams.pipeline import RawMessage
+from streams.stages import Stage, StageOutput, StageTask
+
+log = logging.getLogger(__name__)
+
+# Empty 1 s polls after which a replay range counts as no longer in the log.
+REPLAY_EMPTY_POLLS = 10
+
+
+class PartitionState(MutableMapping[bytes, bytes]):
+    """Partition `p`'s slice of a Faust table of raw bytes (memory store)."""
+
+    def __init__(self, table: Any, partition: int) -> None:
+        self.table = table
+        self.data: dict[bytes, bytes] = table.data.data  # the memory store's dict
+        self.partition = partition
+        self.prefix = b"%d/" % partition
+
+    def get(self, key: bytes, default: Any = None) -> Any:
+        return self.data.get(self.prefix + key, default)
+
+    def __getitem__(self, key: bytes) -> bytes:
+        return self.data[self.prefix + key]
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, bytes) and self.prefix + key in self.data
+
+    def __setitem__(self, key: bytes, value: bytes) -> None:
+        full = self.prefix + key
+        self.data[full] = value
+        self.table.send_changelog(self.partition, full, value)
+
+    def __delitem__(self, key: bytes) -> None:
+        full = self.prefix + key
+        del self.data[full]
+        self.table.send_changelog(self.partition, full, None)
+
+    def __iter__(self) -> Iterator[bytes]:
+        n = len(self.prefix)
+        return iter([k[n:] for k in list(self.data) if k.startswith(self.prefix)])
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+Send = Callable[[StageOutput], Awaitable[None]]
+ReadRanges = Callable[[int, dict[str, tuple[int, int]]], Awaitable[list[RawMessage]]]
+
+
+class StageRunner:
+    """One stage's tasks on this worker, by partition, built lazily from the table."""
+
+    def __init__(
+        self, stage: Stage, table: Any, bare: dict[str, str], send: Send, read: ReadRanges
+    ) -> None:
+        self.stage = stage
+        self.table = table
+        self.bare = bare  # full topic name -> name in RawMessage.topic
+        self.send = send
+        self.read = read
+        self.tasks: dict[int, StageTask] = {}
+        # The agent's batches and the tick timer touch the same tasks.
+        self.lock = asyncio.Lock()
+
+    def drop(self) -> None:
+        """Forget every task (a rebalance): the next batch rebuilds from the table."""
+        self.tasks.clear()
+
+    async def task(self, partition: int) -> StageTask:
+        task = self.tasks.get(partition)
+        if task is None:
+            for topic in self.stage.inputs:
+                self.table._verify_source_topic_partitions(topic)  # PartitionsMismatch
+            task = self.stage.task(partition, PartitionState(self.table, partition))
+            ranges = task.replay_range()
+            if ranges:
+                task.replay(await self.read(partition, ranges))
+            self.tasks[partition] = task
+        return task
+
+    async def run(self, messages: Sequence[Any]) -> None:
+        """One batch of Faust messages (any partitions, arrival order)."""
+        per_partition: dict[int, list[RawMessage]] = {}
+        for msg in messages:
+            raw = RawMessage(
+                self.bare.get(msg.topic, msg.topic),
+                msg.topic,
+                msg.partition,
+                msg.offset,
+                msg.key,
+                msg.value,
+            )
+            per_partition.setdefault(msg.partition, []).append(raw)
+        async with self.lock:
+            for partition in sorted(per_partition):
+                task = await self.task(partition)
+                # Outputs delivered before the state is written (module docstring).
+                await self.send(task.process(per_partition[partition]))
+                task.flush()
+
+    async def tick(self) -> None:
+        async with self.lock:
+            for task in list(self.tasks.values()):
+                result = task.tick()
+                await self.send(result)
+                task.flush()
+
+
+def bare_names(settings_topic: Callable[[str], str]) -> dict[str, str]:
+    """Full name -> bare name of every CityOps topic (internal topics keep theirs)."""
+    return {settings_topic(t): t for t in topics.ALL_TOPICS}
+
+
+async def read_ranges(
+    bootstrap: str, bare: dict[str, str], p: int, ranges: dict[str, tuple[int, int]]
+) -> list[RawMessage]:
+    """Records [from, to) of partition `p` of each topic, for a task's replay."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    out: list[RawMessage] = []
+    try:
+        tps = {TopicPartition(t, p): r for t, r in ranges.items() if r[0] < r[1]}
+        consumer.assign(list(tps))
+        for tp, (start, _end) in tps.items():
+            consumer.seek(tp, start)
+        todo = set(tps)
+        empty = 0
+        while todo:
+            data = await consumer.getmany(*todo, timeout_ms=1000, max_records=50_000)
+            if not data:
+                empty += 1
+                if empty < REPLAY_EMPTY_POLLS:
+                    continue
+                log.warning("partition %d: replay stopped short of %s", p, sorted(map(str, todo)))
+                break
+            empty = 0
+            for tp, records in data.items():
+                end = tps[tp][1]
+                name = bare.get(tp.topic, tp.topic)
+                out += [
+                    RawMessage(name, r.topic, r.partition, r.offset, r.key, r.value)
+                    for r in records
+                    if r.offset < end
+                ]
+                if records[-1].offset + 1 >= end:
+                    todo.discard(tp)
+    finally:
+        await consumer.stop()
+    log.info("partition %d: %d source records replayed", p, len(out))
+    return out
