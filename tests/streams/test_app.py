@@ -62,7 +62,12 @@ from tests.fixtures.pipeline import (
     wait_until,
 )
 from tests.fixtures.stack import env_for
-from tests.test_scale_out import reference  # noqa: F401 - the single-worker reference fixture
+from tests.test_scale_out import _alerts as scaled_alerts
+from tests.test_scale_out import _scaled as scaled
+from tests.test_scale_out import (
+    reference,  # noqa: F401 - the single-worker reference fixture
+    transitions,
+)
 from tests.test_scale_out import test_a_killed_single_worker_loses_no_window as single_killed
 from tests.test_scale_out import (
     test_two_workers_killed_replaced_and_stopped_change_no_alert as two_workers_disturbed,
@@ -581,7 +586,14 @@ def test_two_faust_workers_killed_replaced_and_stopped_change_no_alert(
     created_topics: list[str],
 ) -> None:
     faust = stack_settings.model_copy(update={"worker_runtime": "faust"})
-    two_workers_disturbed(reference, faust, created_topics)
+    try:
+        two_workers_disturbed(reference, faust, created_topics)
+    except AssertionError as exc:
+        got = set(transitions(scaled_alerts(scaled(faust))))
+        want = set(reference[2])
+        raise AssertionError(
+            f"extra {sorted(got - want)[:20]}\nmissing {sorted(want - got)[:20]}"
+        ) from exc
     assert ran_faust(faust, "worker-1") and ran_faust(faust, "worker-3")
 
 
