@@ -62,7 +62,7 @@ class Stages:
         one = settings.model_copy(update={"topic_partitions": 1})
         entity, circuit, district = build_stages(one, clock)
         # processing time stands still: no source of the gates goes idle
-        circuit.monotonic = district.monotonic = lambda: 0.0
+        entity.monotonic = lambda: 0.0
         self.tables = [ChangeTrackingTable() for _ in range(3)]
         self.entity: StageTask = entity.task(0, self.tables[0])
         self.circuit: StageTask = circuit.task(0, self.tables[1])

@@ -38,9 +38,9 @@ The interface (what h13f's Faust wiring and `streams.direct` rely on):
   `entity.SNAPSHOT_EVERY` events, not at every checkpoint): `{topic: (from, to)}`
   offsets of its partition; the runtime reads them and calls `replay` once with
   them in offset order, before any `process`. None = nothing to replay.
-- `resume()` (circuit and district tasks only; optional for a runtime): call it
-  after every rebalance, so the time partitions spent moving does not count as
-  their sources' idleness.
+- `resume()` (entity tasks only; optional for a runtime): call it after every
+  rebalance, so the time partitions spent moving does not count as their feeds'
+  idleness.
 - `StageTask.tick()` is the processing-time hook (idleness of merged inputs,
   `pipeline.feed_silent`): call it when a poll comes back empty, at least every
   few seconds.
@@ -53,8 +53,9 @@ The interface (what h13f's Faust wiring and `streams.direct` rely on):
 
 Determinism: a task's results depend only on its partition's input sequence
 (event time and offsets), never on batch boundaries, on which worker owns it, or
-on timing, except where a processing-time idleness timeout lets a merged stage
-move on without a silent input (`Settings.worker_idle_timeout_s`, docs/ARCHITECTURE.md).
+on timing, except where an entity partition that received nothing of a feed for
+`Settings.worker_idle_timeout_s` declares itself idle and a merged stage moves on
+without it (`streams.stages.gate`, docs/ARCHITECTURE.md).
 """
 
 from streams.stages.base import Record, Stage, StageOutput, StageTask, StageTopics

@@ -33,22 +33,12 @@ def build_stages(
         max_age=timedelta(seconds=settings.max_event_age_s),
         max_future=timedelta(seconds=settings.max_event_future_s),
         runbook_base_url=settings.runbook_base_url,
+        idle_s=settings.worker_idle_timeout_s,
     )
-    idle = settings.worker_idle_timeout_s
     circuit = CircuitStage(
-        names,
-        thresholds,
-        city,
-        runbook_base_url=settings.runbook_base_url,
-        idle_s=idle,
-        clock=clock,
+        names, thresholds, city, runbook_base_url=settings.runbook_base_url, clock=clock
     )
     district = DistrictStage(
-        names,
-        thresholds,
-        city,
-        runbook_base_url=settings.runbook_base_url,
-        idle_s=idle,
-        clock=clock,
+        names, thresholds, city, runbook_base_url=settings.runbook_base_url, clock=clock
     )
     return entity, circuit, district

@@ -54,8 +54,6 @@ class CircuitStage:
         city: CityContext,
         *,
         runbook_base_url: str,
-        idle_s: float,
-        monotonic: Callable[[], float] | None = None,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.names = names
@@ -64,8 +62,6 @@ class CircuitStage:
         self.thresholds = thresholds
         self.city = city
         self.runbook_base_url = runbook_base_url
-        self.idle_s = idle_s
-        self.monotonic = monotonic
         # the wall clock of escalation's processing-time fallback (tick)
         self.clock = clock or _utcnow
 
@@ -84,8 +80,7 @@ class CircuitTask:
             stage.thresholds, stage.city, self.store, runbook_base_url=stage.runbook_base_url
         )
         saved = self.store.get(_GATE) or {}
-        kwargs = {} if stage.monotonic is None else {"monotonic": stage.monotonic}
-        self.gate = Gate(stage.names.partitions, stage.idle_s, saved, **kwargs)
+        self.gate = Gate(stage.names.partitions, saved)
         # [at, src, seq, circuit, light, out, district], sorted on release
         self.pending: list[list] = saved.get("pending", [])
         self.changed = False
@@ -101,10 +96,6 @@ class CircuitTask:
             self._receive(msg)
         result.out.extend_from(self._release())
         return result
-
-    def resume(self) -> None:
-        """After a rebalance: idleness counts from now (`Gate.resume`)."""
-        self.gate.resume()
 
     def replay_range(self) -> dict[str, tuple[int, int]] | None:
         return None  # the whole state is in the changelog
@@ -133,7 +124,12 @@ class CircuitTask:
             body = orjson.loads(msg.value or b"")
             src = int(body["src"])
             if msg.key == MARK_KEY:
-                self.gate.mark(CHANNEL, src, int(body["wm"]))
+                if CHANNEL in body.get("idle", ()):
+                    self.gate.set_idle(CHANNEL, src)
+                elif CHANNEL in body.get("active", ()):
+                    self.gate.set_active(CHANNEL, src)
+                else:
+                    self.gate.mark(CHANNEL, src, int(body["wm"]))
             elif self.gate.accept(src, int(body["seq"])):
                 circuit, light, out, at, district = body["fact"]
                 self.pending.append([at, src, body["seq"], circuit, light, out, district])

@@ -11,7 +11,8 @@ district and the district's lit-rate state.
 A (feed, district, minute) is merged and emitted once every source partition has
 closed that feed's windows past the minute (`streams.stages.gate`, one channel per
 feed), in (bucket, feed, district) order; a partial arriving for a minute
-already emitted (only possible after an idleness timeout) is dropped and counted.
+already emitted (only possible after its source declared itself idle) is dropped
+and counted.
 The streetlight minute then feeds the district's lit-rate rule with its merged
 counts, at the minute's last instant (the instant its darkness is judged at).
 
@@ -64,8 +65,6 @@ class DistrictStage:
         city: CityContext,
         *,
         runbook_base_url: str,
-        idle_s: float,
-        monotonic: Callable[[], float] | None = None,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.names = names
@@ -74,8 +73,6 @@ class DistrictStage:
         self.thresholds = thresholds
         self.city = city
         self.runbook_base_url = runbook_base_url
-        self.idle_s = idle_s
-        self.monotonic = monotonic
         # the wall clock of escalation's processing-time fallback (tick)
         self.clock = clock or _utcnow
 
@@ -94,8 +91,7 @@ class DistrictTask:
             stage.thresholds, stage.city, self.store, runbook_base_url=stage.runbook_base_url
         )
         saved = self.store.get(_MERGE) or {}
-        kwargs = {} if stage.monotonic is None else {"monotonic": stage.monotonic}
-        self.gate = Gate(stage.names.partitions, stage.idle_s, saved, **kwargs)
+        self.gate = Gate(stage.names.partitions, saved)
         # "feed|district|bucket end ms" -> {source partition: partial}
         self.pending: dict[str, dict[str, dict[str, Any]]] = saved.get("pending", {})
         # feed -> every minute ending at or before this was emitted
@@ -114,10 +110,6 @@ class DistrictTask:
                 self._receive(msg)
         result.out.extend_from(self._release())
         return result
-
-    def resume(self) -> None:
-        """After a rebalance: idleness counts from now (`Gate.resume`)."""
-        self.gate.resume()
 
     def replay_range(self) -> dict[str, tuple[int, int]] | None:
         return None  # the whole state is in the changelog
@@ -151,7 +143,11 @@ class DistrictTask:
             body = orjson.loads(msg.value or b"")
             src = int(body["src"])
             if msg.key == MARK_KEY:
-                for feed, closed in body["closed"].items():
+                for feed in body.get("idle", ()):
+                    self.gate.set_idle(feed, src)
+                for feed in body.get("active", ()):
+                    self.gate.set_active(feed, src)
+                for feed, closed in body.get("closed", {}).items():
                     self.gate.mark(feed, src, int(closed))
             elif self.gate.accept(src, int(body["seq"])):
                 part = body["rollup"]

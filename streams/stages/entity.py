@@ -20,6 +20,12 @@ entities it cannot tell from a stopped feed; a whole feed stopping is
 `pipeline.feed_silent` (processing time), and busy partitions fire their own
 offline alerts whatever an idle one does (tests/streams/test_stages.py).
 
+Idleness towards the merging stages is this partition's to declare, since only
+it can tell "nothing arrives" from "not processed yet" (`streams.stages.gate`):
+a feed of which it has received nothing for `idle_s` of processing time gets an
+idle marker `{"src": p, "idle": [feed, ...]}` on both repartition topics, and its
+next input of that feed an `{"src": p, "active": [feed]}` before anything else.
+
 Facts carry the partition watermark at their event (`at` clamped up to it), and a
 sequence number per partition kept in the state: a partition re-processed after a
 crash sends the same facts with the same numbers, and the receivers drop repeats.
@@ -28,6 +34,7 @@ crash sends the same facts with the same numbers, and the receivers drop repeats
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, MutableMapping, Sequence
 from datetime import datetime, timedelta
 
@@ -72,6 +79,8 @@ class EntityStage:
         max_age: timedelta,
         max_future: timedelta,
         runbook_base_url: str,
+        idle_s: float,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.names = names
         self.inputs = tuple(names.topic(t) for t in _FEEDS)
@@ -83,6 +92,8 @@ class EntityStage:
         self.max_age = max_age
         self.max_future = max_future
         self.runbook_base_url = runbook_base_url
+        self.idle_s = idle_s
+        self.monotonic = monotonic
 
     def task(self, partition: int, state: MutableMapping[bytes, bytes]) -> EntityTask:
         return EntityTask(self, partition, state)
@@ -118,6 +129,11 @@ class EntityTask:
         self.first: dict[str, int] = self.meta.setdefault("first", {})
         self.windows_changed = False
         self.since_snapshot = 0
+        # processing time of each feed's last input, and the feeds declared idle
+        # (not stored: a restarted task gives every feed `idle_s` again)
+        self.heard: dict[str, float] = {}
+        self.idle: set[str] = set()
+        self.resume()
         at = self.meta.get("windows_at")
         self._replay: dict[str, tuple[int, int]] | None = None
         if at is not None:
@@ -134,6 +150,7 @@ class EntityTask:
         for msg in messages:
             by_topic.setdefault(msg.topic, []).append(msg)
         result = StageOutput()
+        self._heard(by_topic, result)
         for bare in sorted(by_topic, key=_ORDER.__getitem__):
             batch = by_topic[bare]
             source = batch[0].source_topic
@@ -153,7 +170,23 @@ class EntityTask:
 
     def tick(self) -> StageOutput:
         # escalation's processing-time fallback for a silent feed (Processor.tick)
-        return StageOutput(out=self.processor.tick())
+        result = StageOutput(out=self.processor.tick())
+        now = self.stage.monotonic()
+        quiet = sorted(
+            topics.FEED_NAME[bare]
+            for bare, heard in self.heard.items()
+            if bare not in self.idle and now - heard > self.stage.idle_s
+        )
+        if quiet:
+            self.idle.update(bare for bare in self.heard if topics.FEED_NAME[bare] in quiet)
+            self._broadcast(result, {"src": self.partition, "idle": quiet})
+        return result
+
+    def resume(self) -> None:
+        """After a rebalance (and at start): the time partitions spent moving or being
+        restored was no silence of their feeds, so every feed's clock starts now."""
+        now = self.stage.monotonic()
+        self.heard = dict.fromkeys(topics.FEED_TOPICS, now)
 
     def flush(self) -> None:
         if self.windows_changed and (
@@ -212,6 +245,28 @@ class EntityTask:
         out = self.processor.handle_acks(good)
         out.deadletters = bad.deadletters + out.deadletters
         return out
+
+    def _heard(self, by_topic: dict[str, list[RawMessage]], result: StageOutput) -> None:
+        """Input of a feed: its clock restarts, and a feed declared idle is active again
+        (said before this batch's facts and partials leave)."""
+        now = self.stage.monotonic()
+        back: list[str] = []
+        for bare in by_topic:
+            if bare in self.heard:
+                self.heard[bare] = now
+                if bare in self.idle:
+                    self.idle.discard(bare)
+                    back.append(topics.FEED_NAME[bare])
+        if back:
+            self._broadcast(result, {"src": self.partition, "active": sorted(back)})
+
+    def _broadcast(self, result: StageOutput, marker: dict[str, object]) -> None:
+        """One marker to every partition of both repartition topics."""
+        names = self.stage.names
+        value = orjson.dumps(marker)
+        for topic in (names.by_circuit, names.by_district):
+            for q in range(names.partitions):
+                result.records.append(Record(topic, MARK_KEY, value, q))
 
     def _next_seq(self) -> int:
         self.meta["seq"] += 1

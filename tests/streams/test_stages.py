@@ -261,3 +261,32 @@ def test_acks_keyed_by_entity_reach_the_alert_and_others_are_dead_lettered() -> 
     topo.run(random.Random(6))
     assert [(a.alert_id, a.state) for a in topo.alerts[1:]] == [(fired.alert_id, "acknowledged")]
     assert topo.deadletters == 1
+
+
+def test_a_partition_nobody_runs_holds_the_roll_ups_back_whatever_the_time(
+    scripted: tuple,
+) -> None:
+    """Partition 1's worker is gone (killed, not yet replaced) far longer than the
+    idleness timeout: the merged minutes wait for it instead of going out short, and
+    its replacement completes them. Idleness is the sources' to declare."""
+    events, _ = scripted
+    end = datetime.now(UTC)
+    reference = _run(events, 2, seed=5)
+    topo = Topology(_settings(2), clock=lambda: end)
+    topo.produce_events(events)
+    entity = 0
+    while topo.pending(entity, 0):  # only partition 0's entity task runs
+        topo.step(entity, 0, 500)
+    for _ in range(3):
+        topo.mono.now += IDLE_S * 10
+        for (s, p), task in list(topo.tasks.items()):
+            if (s, p) != (entity, 1):  # nobody runs partition 1: nobody ticks it
+                topo._emit(task.tick())
+        for s in (1, 2):
+            for p in (0, 1):
+                while topo.pending(s, p):
+                    topo.step(s, p, 500)
+    assert topo.rollups == [], "no minute may be merged without partition 1's partials"
+    topo.finish(random.Random(6), IDLE_S)  # the replacement runs partition 1
+    assert rollups_once(topo.rollups) == rollups_once(reference.rollups)
+    assert alert_transitions(topo.alerts) == alert_transitions(reference.alerts)
