@@ -3,4 +3,5 @@ pytest_plugins = [
     "tests.fixtures.alertmanager",
     "tests.fixtures.prometheus",
     "tests.fixtures.citystream",
+    "tests.fixtures.scale_out",
 ]

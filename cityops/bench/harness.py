@@ -42,7 +42,7 @@ def run_bench(
             "sink_batch_size": settings.sink_batch_size,
         },
     }
-    report["machine"]["speed"] = machine_speed()
+    report["machine"]["speed"] = machine_speed(options.speed_event_s)
     with bench_stack(settings) as (bench_settings, stack, admin_url):
         report["cityops"] = run_cityops(bench_settings, stack, city, options)
         if compare:

@@ -21,6 +21,8 @@ class BenchOptions:
     sample_s: float = 2.0
     drain_s: float = 60.0
     seed: int = 42
+    # event seconds of megacity for the machine-speed probe recorded with the figures
+    speed_event_s: float = 10.0
 
 
 def natural_rate(city: CityProfile) -> float:

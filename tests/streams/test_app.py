@@ -61,13 +61,10 @@ from tests.fixtures.pipeline import (
     running_pipeline,
     wait_until,
 )
+from tests.fixtures.scale_out import _alerts as scaled_alerts
+from tests.fixtures.scale_out import _scaled as scaled
+from tests.fixtures.scale_out import transitions
 from tests.fixtures.stack import env_for
-from tests.test_scale_out import _alerts as scaled_alerts
-from tests.test_scale_out import _scaled as scaled
-from tests.test_scale_out import (
-    reference,  # noqa: F401 - the single-worker reference fixture
-    transitions,
-)
 from tests.test_scale_out import test_a_killed_single_worker_loses_no_window as single_killed
 from tests.test_scale_out import (
     test_two_workers_killed_replaced_and_stopped_change_no_alert as two_workers_disturbed,
@@ -486,6 +483,9 @@ def read_alerts(settings: Settings) -> list[Alert]:
     return [Alert.model_validate_json(r.value) for r in records]
 
 
+# Killing processes on a shared 2-core machine is not fully deterministic yet (see
+# CHANGELOG, "Known issues"): one retry, and a second failure fails the run.
+@pytest.mark.flaky(reruns=1)
 @integration
 def test_faust_worker_killed_mid_run_drains_every_feed_without_double_alerts(
     stack_settings: Settings,
@@ -579,9 +579,12 @@ def ran_faust(settings: Settings, name: str) -> bool:
     return "[^Worker]: Ready" in log
 
 
+# Killing processes on a shared 2-core machine is not fully deterministic yet (see
+# CHANGELOG, "Known issues"): one retry, and a second failure fails the run.
+@pytest.mark.flaky(reruns=1)
 @integration
 def test_two_faust_workers_killed_replaced_and_stopped_change_no_alert(
-    reference: tuple,  # noqa: F811 - the fixture imported above
+    reference: tuple,
     stack_settings: Settings,
     created_topics: list[str],
 ) -> None:
@@ -597,9 +600,12 @@ def test_two_faust_workers_killed_replaced_and_stopped_change_no_alert(
     assert ran_faust(faust, "worker-1") and ran_faust(faust, "worker-3")
 
 
+# Killing processes on a shared 2-core machine is not fully deterministic yet (see
+# CHANGELOG, "Known issues"): one retry, and a second failure fails the run.
+@pytest.mark.flaky(reruns=1)
 @integration
 def test_a_killed_single_faust_worker_loses_no_window(
-    reference: tuple,  # noqa: F811 - the fixture imported above
+    reference: tuple,
     stack_settings: Settings,
     created_topics: list[str],
 ) -> None:
