@@ -88,7 +88,7 @@ def _sink_reading_rows(port: int) -> float:
 def run_cityops(
     settings: Settings, stack: Stack, city: CityProfile, options: BenchOptions
 ) -> dict[str, Any]:
-    # The worker logs at INFO so that its "Ready" line is visible to wait_ready.
+    # The worker logs at INFO so that wait_ready sees the line saying it is ready.
     start_pipeline(
         settings.model_copy(update={"log_level": "INFO"}),
         stack,

@@ -56,8 +56,17 @@ def _check_run(run: dict, *, cityops: bool) -> None:
             assert stages["sink"]["max"] <= latency["max"]
 
 
-def test_bench_smoke(stack_settings: Settings, tmp_path: Path, capsys) -> None:
+def _saw_worker_ready(caplog: pytest.LogCaptureFixture) -> bool:
+    # cityops.bench.stack.wait_ready recognised the worker's ready line (the run did
+    # not start after waiting out its timeout)
+    return "did not log that it is ready" not in caplog.text
+
+
+def test_bench_smoke(
+    stack_settings: Settings, tmp_path: Path, capsys, caplog: pytest.LogCaptureFixture
+) -> None:
     report = run_bench(stack_settings, SMOKE)
+    assert _saw_worker_ready(caplog)
     _check_run(report["cityops"], cityops=True)
     assert report["options"]["profile"] == "small"
     print_report(report)
@@ -76,8 +85,9 @@ def test_bench_smoke(stack_settings: Settings, tmp_path: Path, capsys) -> None:
     )
 
 
-def test_bench_compare_smoke(stack_settings: Settings) -> None:
+def test_bench_compare_smoke(stack_settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
     report = run_bench(stack_settings, SMOKE, compare=True)
+    assert _saw_worker_ready(caplog)
     _check_run(report["cityops"], cityops=True)
     _check_run(report["ceiling"], cityops=False)
     _check_run(report["baseline"], cityops=False)
