@@ -109,9 +109,9 @@ class RuleEngine:
         # restart it starts again with the next fact).
         self._group_at: int | None = None
         self._offline: dict[str, _Offline] = {
-            "gas": _Offline(catalog.GAS, gas.offline_after_ms(thresholds.gas), gas.offline),
+            "gas": _Offline(catalog.GAS, gas.DEVICE.offline_after_ms(thresholds), gas.offline),
             "heating": _Offline(
-                catalog.STATION, heating.offline_after_ms(thresholds.heating), heating.offline
+                catalog.STATION, heating.DEVICE.offline_after_ms(thresholds), heating.offline
             ),
         }
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from cityops.base.thresholds import GasThresholds
-from streams.models import Alert, GasDetectorReading, Severity, iso_z
+from streams.models import GasDetectorReading, Severity, iso_z
 from streams.rules.context import RuleContext
-from streams.rules.entity import State, is_stale
+from streams.rules.entity import State
 from streams.rules.lifecycle import AlertBook, Subject
-from streams.rules.offline import fire_offline
-from streams.rules.timeutil import from_ms, seconds_ms, to_ms
+from streams.rules.offline import Heartbeat
+from streams.rules.timeutil import from_ms
 
 LEL_HIGH = "gas.lel_high"
 FAULT = "gas.detector_fault"
@@ -16,42 +19,18 @@ OFFLINE = "gas.detector_offline"
 ENTITY_TYPE = "gas_detector"
 
 
-def evaluate(
-    state: State | None,
+def _checks(
+    book: AlertBook,
+    subject: Subject,
     event: GasDetectorReading,
+    at: int,
+    th: GasThresholds,
+    prev: Mapping[str, Any],
     ctx: RuleContext,
-    *,
-    online: bool = True,
-    at_ms: int | None = None,
-) -> tuple[State | None, list[Alert]]:
-    """`online`: whether the reading proves the device is reporting now; the engine passes
-    False for a reading so late that the watermark is already past its own offline due
-    time, so that it cannot resolve an offline alert only for it to fire again at once."""
-    # `at_ms`: the engine's `to_ms(event.ts)`, worked out once per event
-    at = to_ms(event.ts) if at_ms is None else at_ms
-    if is_stale(state, at):
-        return state, []
-    prev = state or {}
-    th = ctx.thresholds.gas
-    book = ctx.book(prev.get("alerts"))
-    subject = Subject(ENTITY_TYPE, event.detector_id, event.district, event.lat, event.lon)
-    if online and OFFLINE in book.open:
-        book.resolve(
-            OFFLINE, at, value=None, summary=f"Gas detector {event.detector_id} is reporting again"
-        )
+) -> State:
     below = _lel_high(book, subject, event, at, th, prev.get("below", 0))
     _fault(book, subject, event, at)
-    new: State = {
-        **prev,
-        "id": event.detector_id,
-        "ts": at,
-        "district": event.district,
-        "lat": event.lat,
-        "lon": event.lon,
-        "below": below,
-        "alerts": book.open,
-    }
-    return new, book.emitted
+    return {"below": below}
 
 
 def _lel_high(
@@ -129,23 +108,14 @@ def _fault(book: AlertBook, subject: Subject, event: GasDetectorReading, at: int
     )
 
 
-def offline_after_ms(th: GasThresholds) -> int:
-    return seconds_ms(th.offline_s)
-
-
-def offline(state: State, due_ms: int, ctx: RuleContext) -> tuple[State, list[Alert]]:
-    """The watermark passed `due_ms` with no newer reading: the detector is offline."""
-    th = ctx.thresholds.gas
-    return fire_offline(
-        state,
-        due_ms,
-        ctx,
-        rule=OFFLINE,
-        entity_type=ENTITY_TYPE,
-        offline_s=th.offline_s,
-        summary=(
-            f"No reading from gas detector {state['id']} in {state['district']} for "
-            f"{th.offline_heartbeats} heartbeats ({th.offline_s:g} s); "
-            f"last at {iso_z(from_ms(state['ts']))}"
-        ),
+def _offline_summary(state: State, th: GasThresholds) -> str:
+    return (
+        f"No reading from gas detector {state['id']} in {state['district']} for "
+        f"{th.offline_heartbeats} heartbeats ({th.offline_s:g} s); "
+        f"last at {iso_z(from_ms(state['ts']))}"
     )
+
+
+DEVICE = Heartbeat("gas", ENTITY_TYPE, OFFLINE, "Gas detector", _checks, _offline_summary)
+evaluate = DEVICE.evaluate
+offline = DEVICE.offline

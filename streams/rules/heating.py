@@ -3,13 +3,16 @@ heating.supply_temp_low and heating.station_offline."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from cityops.base.thresholds import HeatingThresholds
-from streams.models import Alert, HeatingStationReading, iso_z
+from streams.models import HeatingStationReading, iso_z
 from streams.rules.context import RuleContext
-from streams.rules.entity import State, held_since, is_stale
+from streams.rules.entity import State, held_since
 from streams.rules.lifecycle import AlertBook, Subject
-from streams.rules.offline import fire_offline
-from streams.rules.timeutil import from_ms, seconds_ms, to_ms
+from streams.rules.offline import Heartbeat
+from streams.rules.timeutil import from_ms, seconds_ms
 
 INDOOR_COLD = "heating.indoor_cold"
 PRESSURE_DROP = "heating.pressure_drop"
@@ -18,48 +21,21 @@ OFFLINE = "heating.station_offline"
 ENTITY_TYPE = "heating_station"
 
 
-def evaluate(
-    state: State | None,
+def _checks(
+    book: AlertBook,
+    subject: Subject,
     event: HeatingStationReading,
+    at: int,
+    th: HeatingThresholds,
+    prev: Mapping[str, Any],
     ctx: RuleContext,
-    *,
-    online: bool = True,
-    at_ms: int | None = None,
-) -> tuple[State | None, list[Alert]]:
-    """`online`: whether the reading proves the device is reporting now; the engine passes
-    False for a reading so late that the watermark is already past its own offline due
-    time, so that it cannot resolve an offline alert only for it to fire again at once."""
-    # `at_ms`: the engine's `to_ms(event.ts)`, worked out once per event
-    at = to_ms(event.ts) if at_ms is None else at_ms
-    if is_stale(state, at):
-        return state, []
-    prev = state or {}
-    th = ctx.thresholds.heating
-    book = ctx.book(prev.get("alerts"))
-    subject = Subject(ENTITY_TYPE, event.station_id, event.district, event.lat, event.lon)
-    if online and OFFLINE in book.open:
-        book.resolve(
-            OFFLINE,
-            at,
-            value=None,
-            summary=f"Heating station {event.station_id} is reporting again",
-        )
+) -> State:
     cold_since = _indoor_cold(book, subject, event, at, th, prev.get("cold_since"))
-    samples, ref = _pressure_drop(book, subject, event, at, th, prev)
+    samples, ref = _pressure_drop(
+        book, subject, event, at, th, prev.get("pressures", []), prev.get("pressure_ref")
+    )
     _supply_temp_low(book, subject, event, at, th, ctx)
-    new: State = {
-        **prev,
-        "id": event.station_id,
-        "ts": at,
-        "district": event.district,
-        "lat": event.lat,
-        "lon": event.lon,
-        "cold_since": cold_since,
-        "pressures": samples,
-        "pressure_ref": ref,
-        "alerts": book.open,
-    }
-    return new, book.emitted
+    return {"cold_since": cold_since, "pressures": samples, "pressure_ref": ref}
 
 
 def _indoor_cold(
@@ -105,13 +81,14 @@ def _pressure_drop(
     event: HeatingStationReading,
     at: int,
     th: HeatingThresholds,
-    prev: State,
+    samples: list[list[float]],
+    ref: float | None,
 ) -> tuple[list[list[float]], float | None]:
-    """Returns the pressure samples of the window and the pre-drop reference pressure."""
+    """Given the stored samples and reference, returns the pressure samples of the window
+    and the pre-drop reference pressure."""
     pressure = event.supply_pressure_mpa
     start = at - seconds_ms(th.pressure_window_s)
-    samples = [s for s in prev.get("pressures", []) if s[0] >= start] + [[at, pressure]]
-    ref: float | None = prev.get("pressure_ref")
+    samples = [s for s in samples if s[0] >= start] + [[at, pressure]]
     if book.is_open(PRESSURE_DROP):
         if ref is None or pressure >= ref - th.pressure_recover_mpa:
             book.resolve(
@@ -178,22 +155,13 @@ def _supply_temp_low(
         )
 
 
-def offline_after_ms(th: HeatingThresholds) -> int:
-    return seconds_ms(th.offline_s)
-
-
-def offline(state: State, due_ms: int, ctx: RuleContext) -> tuple[State, list[Alert]]:
-    """The watermark passed `due_ms` with no newer reading: the station is offline."""
-    th = ctx.thresholds.heating
-    return fire_offline(
-        state,
-        due_ms,
-        ctx,
-        rule=OFFLINE,
-        entity_type=ENTITY_TYPE,
-        offline_s=th.offline_s,
-        summary=(
-            f"No data from heating station {state['id']} in {state['district']} for "
-            f"{th.offline_s / 60:g} min; last at {iso_z(from_ms(state['ts']))}"
-        ),
+def _offline_summary(state: State, th: HeatingThresholds) -> str:
+    return (
+        f"No data from heating station {state['id']} in {state['district']} for "
+        f"{th.offline_s / 60:g} min; last at {iso_z(from_ms(state['ts']))}"
     )
+
+
+DEVICE = Heartbeat("heating", ENTITY_TYPE, OFFLINE, "Heating station", _checks, _offline_summary)
+evaluate = DEVICE.evaluate
+offline = DEVICE.offline
