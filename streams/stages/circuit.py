@@ -19,6 +19,7 @@ import bisect
 import logging
 from collections.abc import Callable, MutableMapping, Sequence
 from datetime import UTC, datetime
+from itertools import pairwise
 from operator import itemgetter
 
 import orjson
@@ -47,7 +48,7 @@ CHANNEL = "streetlight"
 
 
 def _in_order(pending: list[list]) -> bool:
-    return all(a[0] <= b[0] for a, b in zip(pending, pending[1:], strict=False))
+    return all(a[0] <= b[0] for a, b in pairwise(pending))
 
 
 class CircuitStage:

@@ -1,0 +1,106 @@
+"""The circuit stage's gate record: facts waiting for the watermark, stored and released."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import orjson
+
+from cityops.base.settings import load_settings
+from streams.direct import ChangeTrackingTable
+from streams.pipeline import RawMessage
+from streams.stages.build import build_stages
+from streams.stages.circuit import CircuitStage, CircuitTask
+from streams.stages.entity import MARK_KEY
+
+NOW = datetime(2026, 11, 22, 12, tzinfo=UTC)
+
+
+def _stage() -> CircuitStage:
+    settings = load_settings(topic_partitions=2, worker_id="w", topic_prefix="t.", _env_file=None)
+    return build_stages(settings, lambda: NOW)[1]
+
+
+class _Feed:
+    def __init__(self, stage: CircuitStage) -> None:
+        self.topic = stage.names.by_circuit
+        self.offset = 0
+
+    def msg(self, key: bytes, body: dict) -> RawMessage:
+        self.offset += 1
+        return RawMessage(self.topic, self.topic, 0, self.offset, key, orjson.dumps(body))
+
+    def fact(self, src: int, seq: int, light: str, out: bool, at: int) -> RawMessage:
+        return self.msg(b"C1", {"src": src, "seq": seq, "fact": ["C1", light, out, at, "d01"]})
+
+    def mark(self, src: int, wm: int) -> RawMessage:
+        return self.msg(MARK_KEY, {"src": src, "wm": wm})
+
+
+def _released(task: CircuitTask) -> list[str]:
+    """The lights of the circuit's map, in the order the facts reached it."""
+    state = task.store.get("circuit:C1") or {}
+    return list(state.get("lights", {}))
+
+
+def test_waiting_facts_are_stored_as_plain_json_and_released_in_event_time_order() -> None:
+    stage = _stage()
+    feed = _Feed(stage)
+    table = ChangeTrackingTable()
+    task = stage.task(0, table)
+    # two sources, their facts interleaved out of event-time order
+    task.process(
+        [
+            feed.fact(1, 1, "L3", False, 3_000),
+            feed.fact(0, 1, "L2", True, 2_000),
+            feed.fact(0, 2, "L4", False, 4_000),
+            feed.fact(1, 2, "L1", False, 1_000),
+            feed.mark(0, 2_500),
+        ]
+    )
+    task.flush()
+    assert _released(task) == []  # source 1 has said nothing yet
+    gate = orjson.loads(table[b"~gate"])
+    assert gate["pending"] == [
+        [3_000, 1, 1, "C1", "L3", False, "d01"],
+        [2_000, 0, 1, "C1", "L2", True, "d01"],
+        [4_000, 0, 2, "C1", "L4", False, "d01"],
+        [1_000, 1, 2, "C1", "L1", False, "d01"],
+    ]
+    # the stored record is exactly orjson's encoding of the plain structure
+    assert table[b"~gate"] == orjson.dumps(gate)
+
+    # a task restored from the record releases as the original would
+    copy = ChangeTrackingTable()
+    for key, value in table.data.items():
+        copy.restore(key, value)
+    restored = stage.task(0, copy)
+    for t, stored in ((task, table), (restored, copy)):
+        t.process([feed.mark(1, 3_500)])  # horizon 2,500: L1, L2 (event-time order)
+        t.flush()
+        assert _released(t) == ["L1", "L2"]
+        pending = orjson.loads(stored[b"~gate"])["pending"]
+        assert pending == [
+            [3_000, 1, 1, "C1", "L3", False, "d01"],
+            [4_000, 0, 2, "C1", "L4", False, "d01"],
+        ]
+        t.process([feed.mark(0, 5_000)])  # horizon 3,500: L3
+        t.flush()
+        assert _released(t) == ["L1", "L2", "L3"]
+
+
+def test_facts_in_event_time_order_are_released_as_a_prefix() -> None:
+    stage = _stage()
+    feed = _Feed(stage)
+    table = ChangeTrackingTable()
+    task = stage.task(0, table)
+    facts = [feed.fact(0, i + 1, f"L{i}", i % 2 == 0, 1_000 * (i + 1)) for i in range(6)]
+    task.process([*facts, feed.mark(0, 3_500), feed.mark(1, 10_000)])
+    task.flush()
+    assert _released(task) == ["L0", "L1", "L2"]
+    assert [f[4] for f in orjson.loads(table[b"~gate"])["pending"]] == ["L3", "L4", "L5"]
+    # a late fact (before the last waiting one) still waits and is released in order
+    task.process([feed.fact(1, 1, "L9", True, 3_800), feed.mark(0, 5_500)])
+    task.flush()
+    assert _released(task) == ["L0", "L1", "L2", "L9", "L3", "L4"]
+    assert [f[4] for f in orjson.loads(table[b"~gate"])["pending"]] == ["L5"]
