@@ -12,7 +12,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -41,6 +41,17 @@ def _below(model: BaseModel, section: str, low_key: str, high_key: str) -> None:
 class _Section(BaseModel):
     # strict: a quoted "25" in the file is a mistake to report, not to coerce
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
+
+    #: the section's TOML table, for the messages
+    TABLE: ClassVar[str] = ""
+    #: (low, high) key pairs whose values must be ordered, low < high, checked in order
+    ORDERED: ClassVar[tuple[tuple[str, str], ...]] = ()
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        for low_key, high_key in self.ORDERED:
+            _below(self, self.TABLE, low_key, high_key)
+        return self
 
 
 class EngineThresholds(_Section):
@@ -71,6 +82,9 @@ class EscalationThresholds(_Section):
 
 
 class GasThresholds(_Section):
+    TABLE = "gas"
+    ORDERED = (("lel_clear_pct", "lel_major_pct"), ("lel_major_pct", "lel_critical_pct"))
+
     lel_major_pct: Annotated[float, Field(gt=0, le=100)]
     lel_critical_pct: Annotated[float, Field(gt=0, le=100)]
     lel_clear_pct: Annotated[float, Field(gt=0, le=100)]
@@ -78,18 +92,15 @@ class GasThresholds(_Section):
     heartbeat_s: Seconds
     offline_heartbeats: Count
 
-    @model_validator(mode="after")
-    def _ordered(self) -> GasThresholds:
-        _below(self, "gas", "lel_clear_pct", "lel_major_pct")
-        _below(self, "gas", "lel_major_pct", "lel_critical_pct")
-        return self
-
     @property
     def offline_s(self) -> float:
         return self.heartbeat_s * self.offline_heartbeats
 
 
 class StreetlightThresholds(_Section):
+    TABLE = "streetlight"
+    ORDERED = (("circuit_clear_ratio", "circuit_outage_ratio"), ("lit_rate_min", "lit_rate_clear"))
+
     circuit_outage_ratio: Ratio
     circuit_clear_ratio: Ratio
     circuit_min_lights: Count
@@ -100,14 +111,11 @@ class StreetlightThresholds(_Section):
     lit_rate_clear: Ratio
     lit_rate_min_lights: Count
 
-    @model_validator(mode="after")
-    def _ordered(self) -> StreetlightThresholds:
-        _below(self, "streetlight", "circuit_clear_ratio", "circuit_outage_ratio")
-        _below(self, "streetlight", "lit_rate_min", "lit_rate_clear")
-        return self
-
 
 class HeatingThresholds(_Section):
+    TABLE = "heating"
+    ORDERED = (("indoor_min_c", "indoor_clear_c"), ("pressure_recover_mpa", "pressure_drop_mpa"))
+
     indoor_min_c: float
     indoor_cold_s: Seconds
     indoor_clear_c: float
@@ -117,14 +125,15 @@ class HeatingThresholds(_Section):
     supply_temp_margin_c: Annotated[float, Field(ge=0)]
     offline_s: Seconds
 
-    @model_validator(mode="after")
-    def _ordered(self) -> HeatingThresholds:
-        _below(self, "heating", "indoor_min_c", "indoor_clear_c")
-        _below(self, "heating", "pressure_recover_mpa", "pressure_drop_mpa")
-        return self
-
 
 class FleetThresholds(_Section):
+    TABLE = "fleet"
+    ORDERED = (
+        ("off_route_clear_m", "off_route_m"),
+        ("stop_speed_kmh", "moving_speed_kmh"),
+        ("speeding_clear_kmh", "speeding_kmh"),
+    )
+
     off_route_m: Positive
     off_route_s: Seconds
     off_route_clear_m: Positive
@@ -134,13 +143,6 @@ class FleetThresholds(_Section):
     speeding_kmh: Positive
     speeding_clear_kmh: Positive
     dump_drop_kg: Positive
-
-    @model_validator(mode="after")
-    def _ordered(self) -> FleetThresholds:
-        _below(self, "fleet", "off_route_clear_m", "off_route_m")
-        _below(self, "fleet", "stop_speed_kmh", "moving_speed_kmh")
-        _below(self, "fleet", "speeding_clear_kmh", "speeding_kmh")
-        return self
 
 
 class PipelineThresholds(_Section):

@@ -30,7 +30,7 @@ from aiokafka.structs import ConsumerRecord
 from cityops.base.kafka_admin import ensure_topics
 from cityops.base.settings import Settings
 from cityops.stack.process import ManagedProcess
-from cityops.stack.up import cityops_argv, settings_env
+from cityops.stack.up import PART_COMMAND, cityops_argv, settings_env
 from sensors_sim.scenario import ResolvedScenario
 from sensors_sim.scenario_check import CheckReport, check
 from sensors_sim.simulate import run_simulation
@@ -95,14 +95,15 @@ def scenario_settings(base: Settings, *, prefix: str | None = None) -> Settings:
 def worker_process(
     settings: Settings, parts: Sequence[str] = ("worker",)
 ) -> Iterator[dict[str, ManagedProcess]]:
-    """The real `cityops worker` (and optionally `sink`) as children, stopped on exit."""
+    """The real `cityops worker` (and optionally `sink`, `notifier`) as children, stopped on
+    exit."""
     env = {**os.environ, **settings_env(settings)}
     logs = settings.state_dir / "logs"
     procs: dict[str, ManagedProcess] = {}
     try:
         for part in parts:
             procs[part] = ManagedProcess(
-                part, cityops_argv(part), logs / f"{part}.log", env=env
+                part, cityops_argv(PART_COMMAND.get(part, part)), logs / f"{part}.log", env=env
             ).start()
         yield procs
     finally:

@@ -165,6 +165,10 @@ def _start_monitoring(settings: Settings, stack: Stack) -> None:
         log.warning("prometheus: not installed (apt-get install prometheus); /metrics still served")
 
 
+#: A part's `cityops` sub-command where it is not the part's own name.
+PART_COMMAND = {"notifier": "notify"}
+
+
 def cityops_argv(*args: str) -> list[str]:
     """Run a sub-command with this interpreter (works without the venv on PATH)."""
     return [sys.executable, "-m", "cityops.cli", *args]
@@ -206,7 +210,7 @@ def start_pipeline(
         parts.append((f"worker-{i}", ["worker"], {"CITYOPS_METRICS_PORT_WORKER": port}))
     parts.append(("sink", ["sink"], {}))
     if notifier and settings.alertmanager_url:
-        parts.append(("notifier", ["notify"], {}))
+        parts.append(("notifier", [PART_COMMAND["notifier"]], {}))
     if settings.ack_secret is not None:
         parts.append(("ack-service", ["ack-service"], {}))
         stack.endpoints["ack-service"] = settings.ack_base_url or ""

@@ -12,12 +12,15 @@ import random
 import zlib
 from abc import ABC, abstractmethod
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator
-from typing import ClassVar
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from sensors_sim.incidents import Incident
+from sensors_sim.incidents import Incident, IncidentError
+
+if TYPE_CHECKING:
+    from cityops.base.city.profiles import CityProfile
 
 #: (event time ms, feed number, device number): the merge key of the simulation
 Tick = tuple[int, int, int]
@@ -104,6 +107,35 @@ class Feed(ABC):
         if not self._extra:
             return self.heartbeat_ticks(t0, t1)
         return heapq.merge(self.heartbeat_ticks(t0, t1), self.change_ticks(t0, t1))
+
+
+class DeviceFeed(Feed):
+    """A feed of the city's devices, each reporting on a fixed period (every feed here):
+    the profile, the heartbeat schedule, the noise table and each device's incidents."""
+
+    #: names the feed's random streams (the same seed gives each feed its own)
+    salt: ClassVar[str]
+    period_ms: ClassVar[int]
+
+    def __init__(self, number: int, profile: CityProfile, keys: Sequence[str], seed: int) -> None:
+        super().__init__(number, keys)
+        self._profile = profile
+        #: per-device constants are drawn from this after the schedule drew its phases
+        self._rng = seeded(seed, self.salt)
+        self._beats = Heartbeats(len(keys), self.period_ms, self._rng)
+        self._noise = Noise(seed, self.salt)
+        #: device -> (start ms, end ms, incident) it is under
+        self._windows: dict[int, list[tuple[int, int, Incident]]] = {}
+
+    def heartbeat_ticks(self, t0: int, t1: int) -> Iterator[Tick]:
+        return self._beats.ticks(t0, t1, self.number)
+
+    def _device(self, incident: Incident, index: Mapping[str, int], noun: str) -> int:
+        """The device number of the incident's entity (`noun` names it in the error)."""
+        device = index.get(incident.entity_id)
+        if device is None:
+            raise IncidentError(f"{incident.kind}: no {noun} {incident.entity_id!r}")
+        return device
 
 
 def ms(seconds: float) -> int:

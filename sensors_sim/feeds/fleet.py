@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import orjson
@@ -19,7 +18,7 @@ from shapely import LineString, Point
 
 from cityops.base.city.geo import Polyline
 from cityops.base.city.profiles import CityProfile
-from sensors_sim.feeds.base import Feed, Heartbeats, Noise, Tick, seeded
+from sensors_sim.feeds.base import DeviceFeed
 from sensors_sim.feeds.fleet_motion import (
     Plan,
     PlanBuilder,
@@ -53,16 +52,15 @@ class Excursion:
     delta_until: int  # ... until this round-clock time (the next unload)
 
 
-class FleetFeed(Feed):
+class FleetFeed(DeviceFeed):
     topic = topics.FLEET_GPS
+    salt = "fleet"
+    period_ms = PERIOD_MS
 
     def __init__(self, number: int, profile: CityProfile, seed: int) -> None:
         trucks = profile.trucks
-        super().__init__(number, trucks.ids)
-        self._profile = profile
-        rng = seeded(seed, "fleet")
-        self._beats = Heartbeats(len(trucks.ids), PERIOD_MS, rng)
-        self._noise = Noise(seed, "fleet")
+        super().__init__(number, profile, trucks.ids, seed)
+        rng = self._rng
         self._paths: list[Polyline] = []
         self._plans: list[Plan] = []
         self._unload_at: list[int] = []
@@ -75,9 +73,6 @@ class FleetFeed(Feed):
             self._unload_at.append(unload_at)
             self._offset.append(int(rng.integers(plan.duration)))
         self._excursions: dict[int, list[Excursion]] = {}
-
-    def heartbeat_ticks(self, t0: int, t1: int) -> Iterator[Tick]:
-        return self._beats.ticks(t0, t1, self.number)
 
     # --- motion ---
     def _round_time(self, device: int, t: int) -> tuple[int, float, Excursion | None]:
@@ -113,9 +108,7 @@ class FleetFeed(Feed):
     def add_incident(self, incident: Incident, start_ms: int, end_ms: int) -> int | None:
         if not isinstance(incident, Idling | Speeding | OffRoute | IllegalDumping):
             return None
-        device = self._profile.index.truck.get(incident.entity_id)
-        if device is None:
-            raise IncidentError(f"{incident.kind}: no truck {incident.entity_id!r}")
+        device = self._device(incident, self._profile.index.truck, "truck")
         for e in self._excursions.get(device, ()):
             if (e.start < end_ms and start_ms < e.end) or start_ms < e.start:
                 raise IncidentError(

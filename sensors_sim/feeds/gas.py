@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import orjson
 
 from cityops.base.city.profiles import CityProfile
-from sensors_sim.feeds.base import Feed, Heartbeats, Noise, Tick, ms, seeded, windows_at
-from sensors_sim.incidents import DetectorFault, DetectorSilent, GasLeak, Incident, IncidentError
+from sensors_sim.feeds.base import DeviceFeed, ms, windows_at
+from sensors_sim.incidents import DetectorFault, DetectorSilent, GasLeak, Incident
 from streams import topics
 
 PERIOD_MS = 60_000
@@ -19,29 +17,21 @@ _DAY_MS = 86_400_000
 _LEAK_RESIDUAL_PCT = 2.0  # where a leak's decay ends (below the 10 % clear level)
 
 
-class GasFeed(Feed):
+class GasFeed(DeviceFeed):
     topic = topics.GAS_DETECTOR
+    salt = "gas"
+    period_ms = PERIOD_MS
 
     def __init__(self, number: int, profile: CityProfile, seed: int) -> None:
-        det = profile.detectors
-        super().__init__(number, det.ids)
-        self._profile = profile
-        rng = seeded(seed, "gas")
-        self._beats = Heartbeats(len(det.ids), PERIOD_MS, rng)
-        self._noise = Noise(seed, "gas")
+        n = len(profile.detectors.ids)
+        super().__init__(number, profile, profile.detectors.ids, seed)
         # each detector's idle reading: a sensor offset of 0-1.5 %LEL, plus up to 1.5 of noise
-        self._offset: list[float] = rng.uniform(0.0, 1.5, len(det.ids)).tolist()
-        self._windows: dict[int, list[tuple[int, int, Incident]]] = {}
-
-    def heartbeat_ticks(self, t0: int, t1: int) -> Iterator[Tick]:
-        return self._beats.ticks(t0, t1, self.number)
+        self._offset: list[float] = self._rng.uniform(0.0, 1.5, n).tolist()
 
     def add_incident(self, incident: Incident, start_ms: int, end_ms: int) -> int | None:
         if not isinstance(incident, GasLeak | DetectorFault | DetectorSilent):
             return None
-        device = self._profile.index.detector.get(incident.entity_id)
-        if device is None:
-            raise IncidentError(f"{incident.kind}: no detector {incident.entity_id!r}")
+        device = self._device(incident, self._profile.index.detector, "detector")
         self._windows.setdefault(device, []).append((start_ms, end_ms, incident))
         if isinstance(incident, GasLeak):
             step = ms(incident.report_every_s)

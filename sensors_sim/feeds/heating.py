@@ -9,13 +9,12 @@ that outdoor temperature, return water 15-20 C cooler, pressures about 0.6 /
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from datetime import datetime
 
 import orjson
 
 from cityops.base.city.profiles import CityProfile
-from sensors_sim.feeds.base import Feed, Heartbeats, Noise, Tick, seeded, windows_at
+from sensors_sim.feeds.base import DeviceFeed, windows_at
 from sensors_sim.incidents import (
     BurstPipe,
     ColdBuilding,
@@ -33,17 +32,16 @@ WINTER_MEAN_C, WINTER_SWING_C = -3.0, 4.0
 _TWO_PI = 2 * math.pi
 
 
-class HeatingFeed(Feed):
+class HeatingFeed(DeviceFeed):
     topic = topics.HEATING_STATION
+    salt = "heating"
+    period_ms = PERIOD_MS
 
     def __init__(self, number: int, profile: CityProfile, seed: int, start: datetime) -> None:
         st = profile.stations
-        super().__init__(number, st.ids)
-        self._profile = profile
-        rng = seeded(seed, "heating")
+        super().__init__(number, profile, st.ids, seed)
+        rng = self._rng
         n = len(st.ids)
-        self._beats = Heartbeats(n, PERIOD_MS, rng)
-        self._noise = Noise(seed, "heating")
         self._curve = [profile.enterprise(e) for e in st.enterprise]
         self._delta_t: list[float] = rng.uniform(15.5, 19.5, n).tolist()  # supply - return
         self._p_supply: list[float] = rng.uniform(0.57, 0.63, n).tolist()
@@ -53,11 +51,7 @@ class HeatingFeed(Feed):
         self._district_c = {d: ((k * 7) % 5 - 2) * 0.3 for k, d in enumerate(districts)}
         offset = start.astimezone(profile.sun.tz).utcoffset()
         self._tz_ms = 0 if offset is None else int(offset.total_seconds() * 1000)
-        self._windows: dict[int, list[tuple[int, int, Incident]]] = {}
         self._snaps: dict[str, list[tuple[int, int, ColdSnap]]] = {}
-
-    def heartbeat_ticks(self, t0: int, t1: int) -> Iterator[Tick]:
-        return self._beats.ticks(t0, t1, self.number)
 
     def add_incident(self, incident: Incident, start_ms: int, end_ms: int) -> int | None:
         if isinstance(incident, ColdSnap):
@@ -67,9 +61,7 @@ class HeatingFeed(Feed):
             return end_ms
         if not isinstance(incident, BurstPipe | ColdBuilding | SupplyTempLow | StationSilent):
             return None
-        device = self._profile.index.station.get(incident.entity_id)
-        if device is None:
-            raise IncidentError(f"{incident.kind}: no station {incident.entity_id!r}")
+        device = self._device(incident, self._profile.index.station, "station")
         self._windows.setdefault(device, []).append((start_ms, end_ms, incident))
         if isinstance(incident, StationSilent):
             self.add_reports([end_ms], [device])  # back online

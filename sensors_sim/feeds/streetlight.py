@@ -19,7 +19,7 @@ import numpy as np
 import orjson
 
 from cityops.base.city.profiles import CityProfile
-from sensors_sim.feeds.base import Feed, Heartbeats, Noise, Tick, seeded, windows_at
+from sensors_sim.feeds.base import DeviceFeed, Tick, windows_at
 from sensors_sim.incidents import (
     CabinetStorm,
     CableFault,
@@ -36,17 +36,16 @@ NOMINAL_V = 220.0
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 
-class StreetlightFeed(Feed):
+class StreetlightFeed(DeviceFeed):
     topic = topics.STREETLIGHT_STATUS
+    salt = "streetlight"
+    period_ms = PERIOD_MS
 
     def __init__(self, number: int, profile: CityProfile, seed: int, start: datetime) -> None:
         lights = profile.lights
-        super().__init__(number, lights.ids)
-        self._profile = profile
-        rng = seeded(seed, "streetlight")
+        super().__init__(number, profile, lights.ids, seed)
+        rng = self._rng
         n = len(lights.ids)
-        self._beats = Heartbeats(n, PERIOD_MS, rng)
-        self._noise = Noise(seed, "streetlight")
         lead = rng.integers(SWITCH_MIN_MS, SWITCH_MAX_MS, n)
         lag = rng.integers(SWITCH_MIN_MS, SWITCH_MAX_MS, n)
         self._lead: list[int] = lead.tolist()
@@ -59,7 +58,6 @@ class StreetlightFeed(Feed):
         self._tz_ms = 0 if offset is None else int(offset.total_seconds() * 1000)
         self._twilight: dict[int, tuple[int, int]] = {}
         self._switches: dict[int, tuple[array[int], array[int]]] = {}
-        self._windows: dict[int, list[tuple[int, int, Incident]]] = {}
 
     # --- schedule ---
     def twilight(self, day: int) -> tuple[int, int]:
