@@ -31,16 +31,13 @@ import logging
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping, Sequence
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-
+from cityops.base.kafka_reader import PartitionReader
 from streams import topics
 from streams.pipeline import RawMessage
+from streams.stage_state import replay_records
 from streams.stages import Stage, StageOutput, StageTask
 
 log = logging.getLogger(__name__)
-
-# Empty 1 s polls after which a replay range counts as no longer in the log.
-REPLAY_EMPTY_POLLS = 10
 
 
 class PartitionState(MutableMapping[bytes, bytes]):
@@ -150,39 +147,12 @@ def bare_names(settings_topic: Callable[[str], str]) -> dict[str, str]:
 async def read_ranges(
     bootstrap: str, bare: dict[str, str], p: int, ranges: dict[str, tuple[int, int]]
 ) -> list[RawMessage]:
-    """Records [from, to) of partition `p` of each topic, for a task's replay."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
-    )
-    await consumer.start()
-    out: list[RawMessage] = []
+    """Records [from, to) of partition `p` of each topic, for a task's replay (read
+    like the direct runtime's, `streams.stage_state.replay_records`, by a reader of
+    its own: agents of different stages may replay at the same time)."""
+    reader = PartitionReader(bootstrap)
+    await reader.start()
     try:
-        tps = {TopicPartition(t, p): r for t, r in ranges.items() if r[0] < r[1]}
-        consumer.assign(list(tps))
-        for tp, (start, _end) in tps.items():
-            consumer.seek(tp, start)
-        todo = set(tps)
-        empty = 0
-        while todo:
-            data = await consumer.getmany(*todo, timeout_ms=1000, max_records=50_000)
-            if not data:
-                empty += 1
-                if empty < REPLAY_EMPTY_POLLS:
-                    continue
-                log.warning("partition %d: replay stopped short of %s", p, sorted(map(str, todo)))
-                break
-            empty = 0
-            for tp, records in data.items():
-                end = tps[tp][1]
-                name = bare.get(tp.topic, tp.topic)
-                out += [
-                    RawMessage(name, r.topic, r.partition, r.offset, r.key, r.value)
-                    for r in records
-                    if r.offset < end
-                ]
-                if records[-1].offset + 1 >= end:
-                    todo.discard(tp)
+        return await replay_records(reader, bare, p, ranges)
     finally:
-        await consumer.stop()
-    log.info("partition %d: %d source records replayed", p, len(out))
-    return out
+        await reader.stop()

@@ -20,9 +20,9 @@ from datetime import datetime
 from typing import Protocol
 
 from cityops.base.settings import Settings
-from streams.direct import ChangeTrackingTable
 from streams.outputs import build_processor
 from streams.pipeline import Output, RawMessage
+from streams.stage_state import ChangeTrackingTable
 from streams.stages import Record, StageTask
 from streams.stages.build import build_stages
 
