@@ -6,25 +6,24 @@ from grafanalib.core import Dashboard
 
 from dashboards import helpers as h
 from dashboards.alert_overlays import open_alerts_table
-from dashboards.i18n import Lang, Tr
+from dashboards.i18n import Lang
 from dashboards.overview import open_alerts_by_severity
 
 SLUG = "alerts"
 
 
 def build(lang: Lang) -> Dashboard:
-    tr = Tr(lang)
-    grid = h.Grid()
+    b = h.Board(SLUG, lang)
+    tr = b.tr
     severity_labels = {s: tr(f"severity.{s}") for s in h.SEVERITIES}
-    grid.add(open_alerts_by_severity(tr, "alerts.open_by_severity"), 24, 4)
-    grid.add(open_alerts_table(tr, "alerts.open"), 24, 12)
-    grid.add(
-        h.timeseries(
-            tr("alerts.raised.title"),
-            tr("alerts.raised.description"),
-            [
-                h.sql_series(
-                    f"""
+    b.add(open_alerts_by_severity(tr, "alerts.open_by_severity"), (24, 4))
+    b.add(open_alerts_table(tr, "alerts.open"), (24, 12))
+    b.timeseries(
+        "raised",
+        (12, 9),
+        [
+            h.sql_series(
+                f"""
                     SELECT $__timeGroupAlias(started_at, $__interval),
                       {h.label_case("severity", severity_labels)} AS metric,
                       count(*) AS alerts
@@ -33,29 +32,25 @@ def build(lang: Lang) -> Dashboard:
                     GROUP BY 1, 2
                     ORDER BY 1
                     """,
-                    expects_rows=False,
-                )
-            ],
-            unit="none",
-            bars=True,
-            stacked=True,
-            legend_calcs=("sum",),
-            overrides=[
-                h.override(severity_labels[s], color=h.fixed_color(h.SEVERITY_COLOR[s]))
-                for s in h.SEVERITIES
-            ],
-            resolution=h.EVENTS,
-        ),
-        12,
-        9,
+                expects_rows=False,
+            )
+        ],
+        unit="none",
+        bars=True,
+        stacked=True,
+        legend_calcs=("sum",),
+        overrides=[
+            h.override(severity_labels[s], color=h.fixed_color(h.SEVERITY_COLOR[s]))
+            for s in h.SEVERITIES
+        ],
+        resolution=h.EVENTS,
     )
-    grid.add(
-        h.timeseries(
-            tr("alerts.response_time.title"),
-            tr("alerts.response_time.description"),
-            [
-                h.sql_series(
-                    f"""
+    b.timeseries(
+        "response_time",
+        (12, 9),
+        [
+            h.sql_series(
+                f"""
                     SELECT $__timeGroupAlias(a.started_at, $__interval),
                       avg(extract(epoch FROM ack.acknowledged_at - a.started_at))
                         AS time_to_ack_s,
@@ -72,34 +67,30 @@ def build(lang: Lang) -> Dashboard:
                     GROUP BY 1
                     ORDER BY 1
                     """,
-                    expects_rows=False,
-                )
-            ],
-            unit="s",
-            overrides=[
-                h.override(
-                    "time_to_ack_s",
-                    displayName=tr("legend.time_to_ack"),
-                    color=h.fixed_color(h.INFO),
-                ),
-                h.override(
-                    "time_to_resolve_s",
-                    displayName=tr("legend.time_to_resolve"),
-                    color=h.fixed_color("purple"),
-                ),
-            ],
-            resolution=h.EVENTS,
-        ),
-        12,
-        9,
+                expects_rows=False,
+            )
+        ],
+        unit="s",
+        overrides=[
+            h.override(
+                "time_to_ack_s",
+                displayName=tr("legend.time_to_ack"),
+                color=h.fixed_color(h.INFO),
+            ),
+            h.override(
+                "time_to_resolve_s",
+                displayName=tr("legend.time_to_resolve"),
+                color=h.fixed_color("purple"),
+            ),
+        ],
+        resolution=h.EVENTS,
     )
-    grid.add(
-        h.barchart(
-            tr("alerts.closure.title"),
-            tr("alerts.closure.description"),
-            [
-                h.sql(
-                    f"""
+    b.barchart(
+        "closure",
+        (12, 10),
+        [
+            h.sql(
+                f"""
                     SELECT district,
                       sum(alerts_resolved)::float8 / NULLIF(sum(alerts_total), 0)
                         AS closure_rate
@@ -108,25 +99,21 @@ def build(lang: Lang) -> Dashboard:
                     GROUP BY district
                     ORDER BY district
                     """,
-                    expects_rows=False,
-                )
-            ],
-            unit="percentunit",
-            thresholds=h.steps(h.WARN, (0.95, h.MINOR), (0.99, h.OK)),
-            threshold_line=True,
-            color_by_threshold=True,
-            overrides=h.display_names({"closure_rate": tr("col.closure_rate")}),
-        ),
-        12,
-        10,
+                expects_rows=False,
+            )
+        ],
+        unit="percentunit",
+        thresholds=h.steps(h.WARN, (0.95, h.MINOR), (0.99, h.OK)),
+        threshold_line=True,
+        color_by_threshold=True,
+        overrides=h.display_names({"closure_rate": tr("col.closure_rate")}),
     )
-    grid.add(
-        h.table(
-            tr("alerts.by_rule.title"),
-            tr("alerts.by_rule.description"),
-            [
-                h.sql(
-                    f"""
+    b.table(
+        "by_rule",
+        (12, 10),
+        [
+            h.sql(
+                f"""
                     SELECT rule, sum(alerts_total) AS alerts_total,
                       sum(alerts_resolved) AS alerts_resolved,
                       sum(alerts_resolved)::float8 / NULLIF(sum(alerts_total), 0)
@@ -144,33 +131,30 @@ def build(lang: Lang) -> Dashboard:
                     GROUP BY rule
                     ORDER BY rule
                     """,
-                    expects_rows=False,
-                )
-            ],
-            overrides=[
-                *h.display_names(
-                    {
-                        "rule": tr("col.rule"),
-                        "alerts_total": tr("col.alerts_total"),
-                        "alerts_resolved": tr("col.alerts_resolved"),
-                    }
-                ),
-                h.override(
-                    "closure_rate",
-                    displayName=tr("col.closure_rate"),
-                    unit="percentunit",
-                    decimals=1,
-                    thresholds={
-                        "mode": "absolute",
-                        "steps": h.steps(h.WARN, (0.95, h.MINOR), (0.99, h.OK)),
-                    },
-                    custom__cellOptions={"type": "color-text"},
-                ),
-                h.override("mean_time_to_ack_s", displayName=tr("col.mtta"), unit="s"),
-                h.override("mean_time_to_resolve_s", displayName=tr("col.mttr"), unit="s"),
-            ],
-        ),
-        12,
-        10,
+                expects_rows=False,
+            )
+        ],
+        overrides=[
+            *h.display_names(
+                {
+                    "rule": tr("col.rule"),
+                    "alerts_total": tr("col.alerts_total"),
+                    "alerts_resolved": tr("col.alerts_resolved"),
+                }
+            ),
+            h.override(
+                "closure_rate",
+                displayName=tr("col.closure_rate"),
+                unit="percentunit",
+                decimals=1,
+                thresholds={
+                    "mode": "absolute",
+                    "steps": h.steps(h.WARN, (0.95, h.MINOR), (0.99, h.OK)),
+                },
+                custom__cellOptions={"type": "color-text"},
+            ),
+            h.override("mean_time_to_ack_s", displayName=tr("col.mtta"), unit="s"),
+            h.override("mean_time_to_resolve_s", displayName=tr("col.mttr"), unit="s"),
+        ],
     )
-    return h.dashboard(SLUG, lang, tr, grid, templates=[h.district_var(tr)])
+    return b.dashboard(templates=[h.district_var(tr)])

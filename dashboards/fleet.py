@@ -7,7 +7,7 @@ from grafanalib.core import Dashboard
 from dashboards import helpers as h
 from dashboards.alert_overlays import alert_annotation, open_alerts_table
 from dashboards.geomap import MarkersLayer
-from dashboards.i18n import Lang, Tr
+from dashboards.i18n import Lang
 
 SLUG = "fleet"
 
@@ -19,16 +19,15 @@ WASTE_COLOR = {"kitchen": "green", "recyclable": "blue", "other": "text", "hazar
 
 
 def build(lang: Lang) -> Dashboard:
-    tr = Tr(lang)
-    grid = h.Grid()
+    b = h.Board(SLUG, lang)
+    tr = b.tr
     waste_labels = {k: tr(f"waste.{k}") for k in WASTE_KINDS}
-    grid.add(
-        h.geomap(
-            tr("fleet.map.title"),
-            tr("fleet.map.description"),
-            [
-                h.sql(
-                    f"""
+    b.geomap(
+        "map",
+        (16, 16),
+        [
+            h.sql(
+                f"""
                     SELECT truck_id, route_id, date_trunc('minute', ts) AS minute,
                       avg(lat) AS lat, avg(lon) AS lon
                     FROM fleet_gps_readings
@@ -38,86 +37,78 @@ def build(lang: Lang) -> Dashboard:
                     ORDER BY truck_id, minute
                     LIMIT 100000
                     """,
-                    "A",
-                ),
-                h.sql(
-                    f"""
+                "A",
+            ),
+            h.sql(
+                f"""
                     SELECT DISTINCT ON (truck_id) truck_id, route_id, district, lat, lon,
                       speed_kmh, heading_deg, ignition, load_kg, waste_kind, ts AS last_seen
                     FROM fleet_gps_readings
                     WHERE $__timeFilter(ts) AND {GPS_FILTER}
                     ORDER BY truck_id, ts DESC
                     """,
-                    "B",
-                ),
-            ],
-            [
-                MarkersLayer(
-                    name=tr("fleet.map.tracks"),
-                    ref_id="A",
-                    fixed_color="light-blue",
-                    size=2,
-                    opacity=0.5,
-                    show_legend=False,
-                    tooltip=False,
-                ),
-                MarkersLayer(
-                    name=tr("fleet.map.trucks"),
-                    ref_id="B",
-                    color_field="waste_kind",
-                    size=9,
-                    opacity=0.9,
-                    text_field="truck_id",
-                ),
-            ],
-            mappings=h.value_mappings({k: (waste_labels[k], WASTE_COLOR[k]) for k in WASTE_KINDS}),
-            overrides=[
-                *h.display_names(
-                    {
-                        "truck_id": tr("col.truck"),
-                        "route_id": tr("col.route"),
-                        "district": tr("col.district"),
-                        "waste_kind": tr("col.waste_kind"),
-                        "ignition": tr("col.ignition"),
-                        "last_seen": tr("col.last_seen"),
-                        "minute": tr("col.minute"),
-                    }
-                ),
-                h.override("speed_kmh", displayName=tr("col.speed"), unit="velocitykmh"),
-                h.override("heading_deg", displayName=tr("col.heading"), unit="degree"),
-                h.override("load_kg", displayName=tr("col.load"), unit="masskg"),
-            ],
-            zoom=12.0,
-        ),
-        16,
-        16,
+                "B",
+            ),
+        ],
+        [
+            MarkersLayer(
+                name=tr("fleet.map.tracks"),
+                ref_id="A",
+                fixed_color="light-blue",
+                size=2,
+                opacity=0.5,
+                show_legend=False,
+                tooltip=False,
+            ),
+            MarkersLayer(
+                name=tr("fleet.map.trucks"),
+                ref_id="B",
+                color_field="waste_kind",
+                size=9,
+                opacity=0.9,
+                text_field="truck_id",
+            ),
+        ],
+        mappings=h.value_mappings({k: (waste_labels[k], WASTE_COLOR[k]) for k in WASTE_KINDS}),
+        overrides=[
+            *h.display_names(
+                {
+                    "truck_id": tr("col.truck"),
+                    "route_id": tr("col.route"),
+                    "district": tr("col.district"),
+                    "waste_kind": tr("col.waste_kind"),
+                    "ignition": tr("col.ignition"),
+                    "last_seen": tr("col.last_seen"),
+                    "minute": tr("col.minute"),
+                }
+            ),
+            h.override("speed_kmh", displayName=tr("col.speed"), unit="velocitykmh"),
+            h.override("heading_deg", displayName=tr("col.heading"), unit="degree"),
+            h.override("load_kg", displayName=tr("col.load"), unit="masskg"),
+        ],
+        zoom=12.0,
     )
-    grid.add(
-        h.stat(
-            tr("fleet.active.title"),
-            tr("fleet.active.description"),
-            [
-                h.sql(
-                    f"""
+    b.stat(
+        "active",
+        (8, 4),
+        [
+            h.sql(
+                f"""
                     SELECT count(DISTINCT truck_id) AS trucks_active
                     FROM fleet_gps_readings
                     WHERE ts > {h.TIME_TO} - interval '5 minutes' AND ts <= {h.TIME_TO}
                       AND ignition AND {GPS_FILTER}
                     """
-                )
-            ],
-            thresholds=h.steps(h.INFO),
-        ),
-        8,
-        4,
+            )
+        ],
+        thresholds=h.steps(h.INFO),
     )
-    grid.add(
-        h.stat(
-            tr("fleet.off_route_now.title"),
-            tr("fleet.off_route_now.description"),
-            [
-                h.sql(
-                    f"""
+    b.stat(
+        "off_route_now",
+        (8, 4),
+        [
+            h.sql(
+                f"""
                     SELECT
                       count(*) FILTER (WHERE rule = 'fleet.off_route') AS off_route,
                       count(*) FILTER (WHERE rule = 'fleet.geofence_violation') AS geofence,
@@ -125,37 +116,33 @@ def build(lang: Lang) -> Dashboard:
                     FROM alerts
                     WHERE rule LIKE 'fleet.%' AND state <> 'resolved' AND {h.DISTRICT_FILTER}
                     """
-                )
-            ],
-            overrides=[
-                h.override(
-                    "off_route",
-                    displayName=tr("fleet.off_route_now.off_route"),
-                    thresholds={"mode": "absolute", "steps": h.steps(h.OK, (1, h.MINOR))},
-                ),
-                h.override(
-                    "geofence",
-                    displayName=tr("fleet.off_route_now.geofence"),
-                    thresholds={"mode": "absolute", "steps": h.steps(h.OK, (1, h.ACTION))},
-                ),
-                h.override(
-                    "speeding",
-                    displayName=tr("fleet.off_route_now.speeding"),
-                    thresholds={"mode": "absolute", "steps": h.steps(h.OK, (1, h.WARN))},
-                ),
-            ],
-            no_value="0",
-        ),
-        8,
-        4,
+            )
+        ],
+        overrides=[
+            h.override(
+                "off_route",
+                displayName=tr("fleet.off_route_now.off_route"),
+                thresholds={"mode": "absolute", "steps": h.steps(h.OK, (1, h.MINOR))},
+            ),
+            h.override(
+                "geofence",
+                displayName=tr("fleet.off_route_now.geofence"),
+                thresholds={"mode": "absolute", "steps": h.steps(h.OK, (1, h.ACTION))},
+            ),
+            h.override(
+                "speeding",
+                displayName=tr("fleet.off_route_now.speeding"),
+                thresholds={"mode": "absolute", "steps": h.steps(h.OK, (1, h.WARN))},
+            ),
+        ],
+        no_value="0",
     )
-    grid.add(
-        h.timeseries(
-            tr("fleet.tonnes.title"),
-            tr("fleet.tonnes.description"),
-            [
-                h.sql_series(
-                    f"""
+    b.timeseries(
+        "tonnes",
+        (8, 8),
+        [
+            h.sql_series(
+                f"""
                     SELECT day::timestamp AT TIME ZONE 'UTC' AS "time",
                       {h.label_case("waste_kind", waste_labels)} AS metric,
                       sum(tonnes) AS tonnes
@@ -164,28 +151,23 @@ def build(lang: Lang) -> Dashboard:
                     GROUP BY 1, 2
                     ORDER BY 1
                     """
-                )
-            ],
-            unit="masst",
-            bars=True,
-            stacked=True,
-            legend_calcs=("sum",),
-            overrides=[
-                h.override(waste_labels[k], color=h.fixed_color(WASTE_COLOR[k]))
-                for k in WASTE_KINDS
-            ],
-            resolution=h.DAILY,
-        ),
-        8,
-        8,
+            )
+        ],
+        unit="masst",
+        bars=True,
+        stacked=True,
+        legend_calcs=("sum",),
+        overrides=[
+            h.override(waste_labels[k], color=h.fixed_color(WASTE_COLOR[k])) for k in WASTE_KINDS
+        ],
+        resolution=h.DAILY,
     )
-    grid.add(
-        h.table(
-            tr("fleet.adherence.title"),
-            tr("fleet.adherence.description"),
-            [
-                h.sql(
-                    f"""
+    b.table(
+        "adherence",
+        (12, 10),
+        [
+            h.sql(
+                f"""
                     WITH fixes AS (
                       SELECT route_id, truck_id, count(*) AS fixes
                       FROM fleet_gps_readings
@@ -212,37 +194,33 @@ def build(lang: Lang) -> Dashboard:
                     GROUP BY f.route_id
                     ORDER BY adherence, f.route_id
                     """
-                )
-            ],
-            overrides=[
-                h.override("route_id", displayName=tr("col.route")),
-                h.override("trucks", displayName=tr("col.trucks"), unit="none"),
-                h.override("driving_s", displayName=tr("col.driving"), unit="s"),
-                h.override("off_route_alerts", displayName=tr("col.off_route_alerts")),
-                h.override("off_route_s", displayName=tr("col.off_route_time"), unit="s"),
-                h.override(
-                    "adherence",
-                    displayName=tr("col.adherence"),
-                    unit="percentunit",
-                    decimals=1,
-                    thresholds={
-                        "mode": "absolute",
-                        "steps": h.steps(h.WARN, (0.9, h.MINOR), (0.98, h.OK)),
-                    },
-                    custom__cellOptions={"type": "color-text"},
-                ),
-            ],
-        ),
-        12,
-        10,
+            )
+        ],
+        overrides=[
+            h.override("route_id", displayName=tr("col.route")),
+            h.override("trucks", displayName=tr("col.trucks"), unit="none"),
+            h.override("driving_s", displayName=tr("col.driving"), unit="s"),
+            h.override("off_route_alerts", displayName=tr("col.off_route_alerts")),
+            h.override("off_route_s", displayName=tr("col.off_route_time"), unit="s"),
+            h.override(
+                "adherence",
+                displayName=tr("col.adherence"),
+                unit="percentunit",
+                decimals=1,
+                thresholds={
+                    "mode": "absolute",
+                    "steps": h.steps(h.WARN, (0.9, h.MINOR), (0.98, h.OK)),
+                },
+                custom__cellOptions={"type": "color-text"},
+            ),
+        ],
     )
-    grid.add(
-        h.timeseries(
-            tr("fleet.trucks.title"),
-            tr("fleet.trucks.description"),
-            [
-                h.sql_series(
-                    f"""
+    b.timeseries(
+        "trucks",
+        (12, 10),
+        [
+            h.sql_series(
+                f"""
                     SELECT $__timeGroupAlias(bucket, $__interval), district AS metric,
                       max(trucks_active) AS trucks_active
                     FROM rollups_1m
@@ -250,21 +228,14 @@ def build(lang: Lang) -> Dashboard:
                     GROUP BY 1, 2
                     ORDER BY 1
                     """
-                )
-            ],
-            unit="none",
-            stacked=True,
-            resolution=h.PER_MINUTE,
-        ),
-        12,
-        10,
+            )
+        ],
+        unit="none",
+        stacked=True,
+        resolution=h.PER_MINUTE,
     )
-    grid.add(open_alerts_table(tr, "fleet.open_alerts", SLUG), 24, 9)
-    return h.dashboard(
-        SLUG,
-        lang,
-        tr,
-        grid,
+    b.add(open_alerts_table(tr, "fleet.open_alerts", SLUG), (24, 9))
+    return b.dashboard(
         templates=[h.district_var(tr), h.route_var(tr)],
         annotations=[alert_annotation(tr, SLUG)],
     )

@@ -8,7 +8,7 @@ from dashboards import helpers as h
 from dashboards import kpis
 from dashboards.alert_overlays import alert_annotation, open_alerts_table
 from dashboards.geomap import MarkersLayer
-from dashboards.i18n import Lang, Tr
+from dashboards.i18n import Lang
 
 SLUG = "gas"
 
@@ -17,16 +17,15 @@ OFFLINE_AFTER = f"interval '{h.GAS_OFFLINE_S} seconds'"
 
 
 def build(lang: Lang) -> Dashboard:
-    tr = Tr(lang)
-    grid = h.Grid()
+    b = h.Board(SLUG, lang)
+    tr = b.tr
     lel_steps = h.steps(h.OK, (h.LEL_FIRST, h.WARN), (h.LEL_SECOND, h.ACTION))
-    grid.add(
-        h.stat(
-            tr("gas.alarming.title"),
-            tr("gas.alarming.description"),
-            [
-                h.sql(
-                    f"""
+    b.stat(
+        "alarming",
+        (6, 5),
+        [
+            h.sql(
+                f"""
                     SELECT coalesce(sum(detectors_alarming), 0) AS detectors_alarming
                     FROM rollups_1m
                     WHERE feed = 'gas' AND {h.DISTRICT_FILTER}
@@ -35,22 +34,18 @@ def build(lang: Lang) -> Dashboard:
                         WHERE feed = 'gas' AND $__timeFilter(bucket)
                       )
                     """
-                )
-            ],
-            thresholds=h.steps(h.OK, (1, h.ACTION)),
-            color_mode="background",
-            no_value="0",
-        ),
-        6,
-        5,
+            )
+        ],
+        thresholds=h.steps(h.OK, (1, h.ACTION)),
+        color_mode="background",
+        no_value="0",
     )
-    grid.add(
-        h.stat(
-            tr("gas.max_lel.title"),
-            tr("gas.max_lel.description"),
-            [
-                h.sql_series(
-                    f"""
+    b.stat(
+        "max_lel",
+        (6, 5),
+        [
+            h.sql_series(
+                f"""
                     SELECT $__timeGroupAlias(bucket, $__interval),
                       max(lel_max_pct) AS lel_max_pct
                     FROM rollups_1m
@@ -58,28 +53,20 @@ def build(lang: Lang) -> Dashboard:
                     GROUP BY 1
                     ORDER BY 1
                     """
-                )
-            ],
-            unit="percent",
-            decimals=1,
-            graph=True,
-            thresholds=lel_steps,
-        ),
-        6,
-        5,
+            )
+        ],
+        unit="percent",
+        decimals=1,
+        graph=True,
+        thresholds=lel_steps,
     )
-    grid.add(
-        kpis.detector_online_rate(tr, "gas.online"),
-        6,
-        5,
-    )
-    grid.add(
-        h.stat(
-            tr("gas.offline_count.title"),
-            tr("gas.offline_count.description"),
-            [
-                h.sql(
-                    f"""
+    b.add(kpis.detector_online_rate(tr, "gas.online"), (6, 5))
+    b.stat(
+        "offline_count",
+        (6, 5),
+        [
+            h.sql(
+                f"""
                     SELECT count(*) AS detectors_offline
                     FROM (
                       SELECT detector_id FROM gas_detector_readings
@@ -88,21 +75,17 @@ def build(lang: Lang) -> Dashboard:
                       HAVING max(ts) < {h.TIME_TO} - {OFFLINE_AFTER}
                     ) AS silent
                     """
-                )
-            ],
-            thresholds=h.steps(h.OK, (1, h.WARN)),
-            no_value="0",
-        ),
-        6,
-        5,
+            )
+        ],
+        thresholds=h.steps(h.OK, (1, h.WARN)),
+        no_value="0",
     )
-    grid.add(
-        h.timeseries(
-            tr("gas.lel_by_district.title"),
-            tr("gas.lel_by_district.description"),
-            [
-                h.sql_series(
-                    f"""
+    b.timeseries(
+        "lel_by_district",
+        (12, 10),
+        [
+            h.sql_series(
+                f"""
                     SELECT $__timeGroupAlias(bucket, $__interval), district AS metric,
                       max(lel_max_pct) AS lel_max_pct
                     FROM rollups_1m
@@ -110,41 +93,34 @@ def build(lang: Lang) -> Dashboard:
                     GROUP BY 1, 2
                     ORDER BY 1
                     """
-                )
-            ],
-            unit="percent",
-            thresholds=lel_steps,
-            threshold_style="line+area",
-            soft_min=0,
-            soft_max=60,
-            resolution=h.PER_MINUTE,
-        ),
-        12,
-        10,
+            )
+        ],
+        unit="percent",
+        thresholds=lel_steps,
+        threshold_style="line+area",
+        soft_min=0,
+        soft_max=60,
+        resolution=h.PER_MINUTE,
     )
-    grid.add(
-        h.timeseries(
-            tr("gas.online_by_district.title"),
-            tr("gas.online_by_district.description"),
-            [
-                h.sql_series(
-                    f"""
+    b.timeseries(
+        "online_by_district",
+        (12, 10),
+        [
+            h.sql_series(
+                f"""
                     SELECT bucket AS "time", district AS metric, online_rate
                     FROM kpi_detector_online_rate
                     WHERE {h.hour_range("bucket")} AND {h.DISTRICT_FILTER}
                     ORDER BY 1
                     """
-                )
-            ],
-            unit="percentunit",
-            thresholds=h.steps(h.WARN, (0.95, h.OK)),
-            threshold_style="line",
-            soft_min=0.9,
-            soft_max=1,
-            resolution=h.HOURLY,
-        ),
-        12,
-        10,
+            )
+        ],
+        unit="percentunit",
+        thresholds=h.steps(h.WARN, (0.95, h.OK)),
+        threshold_style="line",
+        soft_min=0.9,
+        soft_max=1,
+        resolution=h.HOURLY,
     )
     state_labels = {
         "lel_critical": (tr("gas.state.lel_critical"), h.ACTION),
@@ -154,13 +130,12 @@ def build(lang: Lang) -> Dashboard:
         "offline": (tr("gas.state.offline"), "purple"),
         "ok": (tr("gas.state.ok"), h.OK),
     }
-    grid.add(
-        h.geomap(
-            tr("gas.map.title"),
-            tr("gas.map.description"),
-            [
-                h.sql(
-                    f"""
+    b.geomap(
+        "map",
+        (14, 15),
+        [
+            h.sql(
+                f"""
                     WITH latest AS (
                       SELECT DISTINCT ON (detector_id) detector_id, site_type, district,
                         lat, lon, lel_pct, status, battery_pct, ts
@@ -180,35 +155,31 @@ def build(lang: Lang) -> Dashboard:
                     FROM latest
                     ORDER BY lel_pct
                     """
-                )
-            ],
-            [MarkersLayer(name=tr("gas.map.layer"), ref_id="A", color_field="state", size=5)],
-            mappings=h.value_mappings(state_labels),
-            overrides=[
-                *h.display_names(
-                    {
-                        "detector_id": tr("col.detector"),
-                        "site_type": tr("col.site_type"),
-                        "district": tr("col.district"),
-                        "status": tr("col.status"),
-                        "last_seen": tr("col.last_seen"),
-                        "state": tr("col.state"),
-                    }
-                ),
-                h.override("lel_pct", displayName=tr("col.lel_pct"), unit="percent"),
-                h.override("battery_pct", displayName=tr("col.battery_pct"), unit="percent"),
-            ],
-        ),
-        14,
-        15,
+            )
+        ],
+        [MarkersLayer(name=tr("gas.map.layer"), ref_id="A", color_field="state", size=5)],
+        mappings=h.value_mappings(state_labels),
+        overrides=[
+            *h.display_names(
+                {
+                    "detector_id": tr("col.detector"),
+                    "site_type": tr("col.site_type"),
+                    "district": tr("col.district"),
+                    "status": tr("col.status"),
+                    "last_seen": tr("col.last_seen"),
+                    "state": tr("col.state"),
+                }
+            ),
+            h.override("lel_pct", displayName=tr("col.lel_pct"), unit="percent"),
+            h.override("battery_pct", displayName=tr("col.battery_pct"), unit="percent"),
+        ],
     )
-    grid.add(
-        h.table(
-            tr("gas.offline.title"),
-            tr("gas.offline.description"),
-            [
-                h.sql(
-                    f"""
+    b.table(
+        "offline",
+        (10, 15),
+        [
+            h.sql(
+                f"""
                     SELECT detector_id, district, site_type, max(ts) AS last_seen,
                       extract(epoch FROM {h.TIME_TO} - max(ts))::bigint AS silent_s
                     FROM gas_detector_readings
@@ -218,30 +189,23 @@ def build(lang: Lang) -> Dashboard:
                     ORDER BY last_seen
                     LIMIT 500
                     """,
-                    expects_rows=False,
-                )
-            ],
-            overrides=[
-                *h.display_names(
-                    {
-                        "detector_id": tr("col.detector"),
-                        "district": tr("col.district"),
-                        "site_type": tr("col.site_type"),
-                        "last_seen": tr("col.last_seen"),
-                    }
-                ),
-                h.override("silent_s", displayName=tr("col.silent_for"), unit="s"),
-            ],
-        ),
-        10,
-        15,
+                expects_rows=False,
+            )
+        ],
+        overrides=[
+            *h.display_names(
+                {
+                    "detector_id": tr("col.detector"),
+                    "district": tr("col.district"),
+                    "site_type": tr("col.site_type"),
+                    "last_seen": tr("col.last_seen"),
+                }
+            ),
+            h.override("silent_s", displayName=tr("col.silent_for"), unit="s"),
+        ],
     )
-    grid.add(open_alerts_table(tr, "gas.open_alerts", SLUG), 24, 9)
-    return h.dashboard(
-        SLUG,
-        lang,
-        tr,
-        grid,
+    b.add(open_alerts_table(tr, "gas.open_alerts", SLUG), (24, 9))
+    return b.dashboard(
         templates=[h.district_var(tr)],
         annotations=[alert_annotation(tr, SLUG)],
     )

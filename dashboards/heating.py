@@ -8,7 +8,7 @@ from grafanalib.core import Dashboard
 from dashboards import helpers as h
 from dashboards import kpis
 from dashboards.alert_overlays import alert_annotation, open_alerts_table
-from dashboards.i18n import Lang, Tr
+from dashboards.i18n import Lang
 
 SLUG = "heating"
 
@@ -33,21 +33,16 @@ def _per_entity(column: str, entity: str, label: str, agg: str, ref_id: str) -> 
 
 
 def build(lang: Lang) -> Dashboard:
-    tr = Tr(lang)
-    grid = h.Grid()
+    b = h.Board(SLUG, lang)
+    tr = b.tr
     warm_steps = kpis.WARM_STEPS
-    grid.add(
-        kpis.heating_compliance(tr, "heating.compliance"),
-        6,
-        5,
-    )
-    grid.add(
-        h.stat(
-            tr("heating.cold_stations.title"),
-            tr("heating.cold_stations.description"),
-            [
-                h.sql(
-                    f"""
+    b.add(kpis.heating_compliance(tr, "heating.compliance"), (6, 5))
+    b.stat(
+        "cold_stations",
+        (6, 5),
+        [
+            h.sql(
+                f"""
                     SELECT count(*) FILTER (WHERE indoor_temp_c < {h.INDOOR_MIN_C})
                       AS stations_cold
                     FROM (
@@ -57,60 +52,48 @@ def build(lang: Lang) -> Dashboard:
                       ORDER BY station_id, ts DESC
                     ) AS latest
                     """
-                )
-            ],
-            thresholds=h.steps(h.OK, (1, h.ACTION)),
-            color_mode="background",
-            no_value="0",
-        ),
-        6,
-        5,
+            )
+        ],
+        thresholds=h.steps(h.OK, (1, h.ACTION)),
+        color_mode="background",
+        no_value="0",
     )
-    grid.add(
-        h.stat(
-            tr("heating.pressure_alerts.title"),
-            tr("heating.pressure_alerts.description"),
-            [
-                h.sql(
-                    f"""
+    b.stat(
+        "pressure_alerts",
+        (6, 5),
+        [
+            h.sql(
+                f"""
                     SELECT count(*) AS open_heating_alerts FROM alerts
                     WHERE rule LIKE 'heating.%' AND state <> 'resolved'
                       AND severity IN ('critical', 'major') AND {h.DISTRICT_FILTER}
                     """
-                )
-            ],
-            thresholds=h.steps(h.OK, (1, h.ACTION)),
-            color_mode="background",
-            no_value="0",
-        ),
-        6,
-        5,
+            )
+        ],
+        thresholds=h.steps(h.OK, (1, h.ACTION)),
+        color_mode="background",
+        no_value="0",
     )
-    grid.add(
-        h.stat(
-            tr("heating.stations.title"),
-            tr("heating.stations.description"),
-            [
-                h.sql(
-                    f"""
+    b.stat(
+        "stations",
+        (6, 5),
+        [
+            h.sql(
+                f"""
                     SELECT count(DISTINCT station_id) AS stations_reporting
                     FROM heating_station_readings
                     WHERE {READINGS_FILTER}
                     """
-                )
-            ],
-            thresholds=h.steps(h.INFO),
-        ),
-        6,
-        5,
+            )
+        ],
+        thresholds=h.steps(h.INFO),
     )
-    grid.add(
-        h.timeseries(
-            tr("heating.indoor_min.title"),
-            tr("heating.indoor_min.description"),
-            [
-                h.sql_series(
-                    f"""
+    b.timeseries(
+        "indoor_min",
+        (12, 9),
+        [
+            h.sql_series(
+                f"""
                     SELECT $__timeGroupAlias(bucket, $__interval), district AS metric,
                       min(indoor_temp_min_c) AS indoor_temp_min_c
                     FROM rollups_1m
@@ -118,78 +101,62 @@ def build(lang: Lang) -> Dashboard:
                     GROUP BY 1, 2
                     ORDER BY 1
                     """
-                )
-            ],
-            unit="celsius",
-            thresholds=h.steps(h.ACTION, (h.INDOOR_MIN_C, h.OK)),
-            threshold_style="line+area",
-            soft_min=14,
-            soft_max=24,
-            resolution=h.PER_MINUTE,
-        ),
-        12,
-        9,
+            )
+        ],
+        unit="celsius",
+        thresholds=h.steps(h.ACTION, (h.INDOOR_MIN_C, h.OK)),
+        threshold_style="line+area",
+        soft_min=14,
+        soft_max=24,
+        resolution=h.PER_MINUTE,
     )
-    grid.add(
-        h.timeseries(
-            tr("heating.compliance_by_district.title"),
-            tr("heating.compliance_by_district.description"),
-            [
-                h.sql_series(
-                    f"""
+    b.timeseries(
+        "compliance_by_district",
+        (12, 9),
+        [
+            h.sql_series(
+                f"""
                     SELECT bucket AS "time", district AS metric, warm_share
                     FROM kpi_heating_compliance
                     WHERE {h.hour_range("bucket")} AND {h.DISTRICT_FILTER}
                     ORDER BY 1
                     """
-                )
-            ],
-            unit="percentunit",
-            thresholds=warm_steps,
-            threshold_style="line",
-            soft_min=0.8,
-            soft_max=1,
-            resolution=h.HOURLY,
-        ),
-        12,
-        9,
+            )
+        ],
+        unit="percentunit",
+        thresholds=warm_steps,
+        threshold_style="line",
+        soft_min=0.8,
+        soft_max=1,
+        resolution=h.HOURLY,
     )
-    grid.add(
-        h.timeseries(
-            tr("heating.temps.title"),
-            tr("heating.temps.description"),
-            [
-                _per_entity("supply_temp_c", "enterprise_id", tr("legend.supply"), "avg", "A"),
-                _per_entity("return_temp_c", "enterprise_id", tr("legend.return"), "avg", "B"),
-            ],
-            unit="celsius",
-            resolution=h.PER_MINUTE,
-        ),
-        12,
-        10,
+    b.timeseries(
+        "temps",
+        (12, 10),
+        [
+            _per_entity("supply_temp_c", "enterprise_id", tr("legend.supply"), "avg", "A"),
+            _per_entity("return_temp_c", "enterprise_id", tr("legend.return"), "avg", "B"),
+        ],
+        unit="celsius",
+        resolution=h.PER_MINUTE,
     )
-    grid.add(
-        h.timeseries(
-            tr("heating.pressures.title"),
-            tr("heating.pressures.description"),
-            [
-                _per_entity("supply_pressure_mpa", "station_id", tr("legend.supply"), "avg", "A"),
-                _per_entity("return_pressure_mpa", "station_id", tr("legend.return"), "avg", "B"),
-            ],
-            unit=PRESSURE_UNIT,
-            legend_calcs=("lastNotNull", "min"),
-            resolution=h.PER_MINUTE,
-        ),
-        12,
-        10,
+    b.timeseries(
+        "pressures",
+        (12, 10),
+        [
+            _per_entity("supply_pressure_mpa", "station_id", tr("legend.supply"), "avg", "A"),
+            _per_entity("return_pressure_mpa", "station_id", tr("legend.return"), "avg", "B"),
+        ],
+        unit=PRESSURE_UNIT,
+        legend_calcs=("lastNotNull", "min"),
+        resolution=h.PER_MINUTE,
     )
-    grid.add(
-        h.table(
-            tr("heating.table.title"),
-            tr("heating.table.description"),
-            [
-                h.sql(
-                    f"""
+    b.table(
+        "table",
+        (24, 10),
+        [
+            h.sql(
+                f"""
                     SELECT DISTINCT ON (station_id) station_id, enterprise_id, district,
                       supply_temp_c, return_temp_c, supply_pressure_mpa, return_pressure_mpa,
                       flow_m3h, indoor_temp_c, outdoor_temp_c, ts AS last_seen
@@ -197,53 +164,46 @@ def build(lang: Lang) -> Dashboard:
                     WHERE {READINGS_FILTER}
                     ORDER BY station_id, ts DESC
                     """
-                )
-            ],
-            overrides=[
-                *h.display_names(
-                    {
-                        "station_id": tr("col.station"),
-                        "enterprise_id": tr("col.enterprise"),
-                        "district": tr("col.district"),
-                        "last_seen": tr("col.last_seen"),
-                    }
-                ),
-                h.override("supply_temp_c", displayName=tr("col.supply_temp"), unit="celsius"),
-                h.override("return_temp_c", displayName=tr("col.return_temp"), unit="celsius"),
-                h.override(
-                    "supply_pressure_mpa",
-                    displayName=tr("col.supply_pressure"),
-                    unit=PRESSURE_UNIT,
-                ),
-                h.override(
-                    "return_pressure_mpa",
-                    displayName=tr("col.return_pressure"),
-                    unit=PRESSURE_UNIT,
-                ),
-                h.override("flow_m3h", displayName=tr("col.flow"), unit="suffix: m³/h"),
-                h.override(
-                    "indoor_temp_c",
-                    displayName=tr("col.indoor_temp"),
-                    unit="celsius",
-                    thresholds={
-                        "mode": "absolute",
-                        "steps": h.steps(h.ACTION, (h.INDOOR_MIN_C, h.OK)),
-                    },
-                    custom__cellOptions={"type": "color-background"},
-                ),
-                h.override("outdoor_temp_c", displayName=tr("col.outdoor_temp"), unit="celsius"),
-            ],
-            sort_by=tr("col.indoor_temp"),
-        ),
-        24,
-        10,
+            )
+        ],
+        overrides=[
+            *h.display_names(
+                {
+                    "station_id": tr("col.station"),
+                    "enterprise_id": tr("col.enterprise"),
+                    "district": tr("col.district"),
+                    "last_seen": tr("col.last_seen"),
+                }
+            ),
+            h.override("supply_temp_c", displayName=tr("col.supply_temp"), unit="celsius"),
+            h.override("return_temp_c", displayName=tr("col.return_temp"), unit="celsius"),
+            h.override(
+                "supply_pressure_mpa",
+                displayName=tr("col.supply_pressure"),
+                unit=PRESSURE_UNIT,
+            ),
+            h.override(
+                "return_pressure_mpa",
+                displayName=tr("col.return_pressure"),
+                unit=PRESSURE_UNIT,
+            ),
+            h.override("flow_m3h", displayName=tr("col.flow"), unit="suffix: m³/h"),
+            h.override(
+                "indoor_temp_c",
+                displayName=tr("col.indoor_temp"),
+                unit="celsius",
+                thresholds={
+                    "mode": "absolute",
+                    "steps": h.steps(h.ACTION, (h.INDOOR_MIN_C, h.OK)),
+                },
+                custom__cellOptions={"type": "color-background"},
+            ),
+            h.override("outdoor_temp_c", displayName=tr("col.outdoor_temp"), unit="celsius"),
+        ],
+        sort_by=tr("col.indoor_temp"),
     )
-    grid.add(open_alerts_table(tr, "heating.open_alerts", SLUG), 24, 9)
-    return h.dashboard(
-        SLUG,
-        lang,
-        tr,
-        grid,
+    b.add(open_alerts_table(tr, "heating.open_alerts", SLUG), (24, 9))
+    return b.dashboard(
         templates=[h.district_var(tr), h.enterprise_var(tr)],
         annotations=[alert_annotation(tr, SLUG)],
     )

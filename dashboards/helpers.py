@@ -8,6 +8,7 @@ Each name is defined in the module that has its job: `datasources`, `style`
 
 from __future__ import annotations
 
+from dashboards.board import Board
 from dashboards.datasources import POSTGRES, POSTGRES_UID, PROMETHEUS, PROMETHEUS_UID
 from dashboards.fields import (
     display_names,
@@ -70,6 +71,7 @@ __all__ = [
     "TIME_FROM",
     "TIME_TO",
     "WARN",
+    "Board",
     "CitySqlTarget",
     "Grid",
     "PromTarget",

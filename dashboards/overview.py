@@ -43,68 +43,51 @@ def open_alerts_by_severity(tr: Tr, key: str) -> Stat:
 
 
 def build(lang: Lang) -> Dashboard:
-    tr = Tr(lang)
-    grid = h.Grid()
-    grid.add(
-        h.stat(
-            tr("overview.lit_rate.title"),
-            tr("overview.lit_rate.description"),
-            [
-                h.sql(
-                    f"""
+    b = h.Board(SLUG, lang)
+    tr = b.tr
+    b.stat(
+        "lit_rate",
+        (6, 5),
+        [
+            h.sql(
+                f"""
                     SELECT sum(lights_lit)::float8 / NULLIF(sum(lights_expected_lit), 0)
                       AS lit_rate
                     FROM kpi_night_lit_rate
                     WHERE {h.day_range("day")} AND {h.DISTRICT_FILTER}
                     """
-                )
-            ],
-            unit="percentunit",
-            decimals=2,
-            thresholds=h.steps(h.WARN, (h.LIT_RATE_TARGET, h.OK)),
-        ),
-        6,
-        5,
+            )
+        ],
+        unit="percentunit",
+        decimals=2,
+        thresholds=h.steps(h.WARN, (h.LIT_RATE_TARGET, h.OK)),
     )
-    grid.add(
-        h.stat(
-            tr("overview.closure.title"),
-            tr("overview.closure.description"),
-            [
-                h.sql(
-                    f"""
+    b.stat(
+        "closure",
+        (6, 5),
+        [
+            h.sql(
+                f"""
                     SELECT sum(alerts_resolved)::float8 / NULLIF(sum(alerts_total), 0)
                       AS closure_rate
                     FROM kpi_alert_response
                     WHERE {h.DISTRICT_FILTER}
                     """
-                )
-            ],
-            unit="percentunit",
-            decimals=2,
-            thresholds=h.steps(h.WARN, (0.95, h.MINOR), (0.99, h.OK)),
-        ),
-        6,
-        5,
+            )
+        ],
+        unit="percentunit",
+        decimals=2,
+        thresholds=h.steps(h.WARN, (0.95, h.MINOR), (0.99, h.OK)),
     )
-    grid.add(
-        kpis.detector_online_rate(tr, "overview.online"),
-        6,
-        5,
-    )
-    grid.add(
-        kpis.heating_compliance(tr, "overview.heating"),
-        6,
-        5,
-    )
-    grid.add(open_alerts_by_severity(tr, "overview.open_alerts"), 24, 4)
-    grid.add(
-        h.geomap(
-            tr("overview.map.title"),
-            tr("overview.map.description"),
-            [
-                h.sql(
-                    f"""
+    b.add(kpis.detector_online_rate(tr, "overview.online"), (6, 5))
+    b.add(kpis.heating_compliance(tr, "overview.heating"), (6, 5))
+    b.add(open_alerts_by_severity(tr, "overview.open_alerts"), (24, 4))
+    b.geomap(
+        "map",
+        (14, 14),
+        [
+            h.sql(
+                f"""
                     SELECT alert_id, rule, severity, state, entity_id, district, lat, lon,
                       started_at, summary
                     FROM alerts
@@ -113,41 +96,37 @@ def build(lang: Lang) -> Dashboard:
                     ORDER BY {h.severity_rank_sql()} DESC, started_at
                     LIMIT 5000
                     """,
-                    expects_rows=False,
-                )
-            ],
-            [
-                MarkersLayer(
-                    name=tr("overview.map.layer"),
-                    ref_id="A",
-                    color_field="severity",
-                    size=8,
-                    text_field=None,
-                )
-            ],
-            mappings=h.severity_mappings(tr),
-            overrides=h.display_names(
-                {
-                    "rule": tr("col.rule"),
-                    "severity": tr("col.severity"),
-                    "state": tr("col.state"),
-                    "entity_id": tr("col.entity"),
-                    "district": tr("col.district"),
-                    "started_at": tr("col.started_at"),
-                    "summary": tr("col.summary"),
-                }
-            ),
+                expects_rows=False,
+            )
+        ],
+        [
+            MarkersLayer(
+                name=tr("overview.map.layer"),
+                ref_id="A",
+                color_field="severity",
+                size=8,
+                text_field=None,
+            )
+        ],
+        mappings=h.severity_mappings(tr),
+        overrides=h.display_names(
+            {
+                "rule": tr("col.rule"),
+                "severity": tr("col.severity"),
+                "state": tr("col.state"),
+                "entity_id": tr("col.entity"),
+                "district": tr("col.district"),
+                "started_at": tr("col.started_at"),
+                "summary": tr("col.summary"),
+            }
         ),
-        14,
-        14,
     )
-    grid.add(
-        h.table(
-            tr("overview.districts.title"),
-            tr("overview.districts.description"),
-            [
-                h.sql(
-                    f"""
+    b.table(
+        "districts",
+        (10, 14),
+        [
+            h.sql(
+                f"""
                     WITH d AS (
                       SELECT DISTINCT district FROM rollups_1m
                       WHERE $__timeFilter(bucket) AND {h.DISTRICT_FILTER}
@@ -178,34 +157,29 @@ def build(lang: Lang) -> Dashboard:
                     LEFT JOIN open_alerts USING (district)
                     ORDER BY d.district
                     """
-                )
-            ],
-            overrides=[
-                h.override("district", displayName=tr("col.district")),
-                _rate_cell(
-                    "lit_rate", tr("col.lit_rate"), h.steps(h.WARN, (h.LIT_RATE_TARGET, h.OK))
-                ),
-                _rate_cell(
-                    "online_rate",
-                    tr("col.online_rate"),
-                    h.steps(h.WARN, (0.95, h.MINOR), (0.99, h.OK)),
-                ),
-                _rate_cell(
-                    "warm_share",
-                    tr("col.warm_share"),
-                    h.steps(h.ACTION, (0.9, h.WARN), (0.98, h.OK)),
-                ),
-                h.override(
-                    "open_alerts",
-                    displayName=tr("col.open_alerts"),
-                    unit="none",
-                ),
-            ],
-        ),
-        10,
-        14,
+            )
+        ],
+        overrides=[
+            h.override("district", displayName=tr("col.district")),
+            _rate_cell("lit_rate", tr("col.lit_rate"), h.steps(h.WARN, (h.LIT_RATE_TARGET, h.OK))),
+            _rate_cell(
+                "online_rate",
+                tr("col.online_rate"),
+                h.steps(h.WARN, (0.95, h.MINOR), (0.99, h.OK)),
+            ),
+            _rate_cell(
+                "warm_share",
+                tr("col.warm_share"),
+                h.steps(h.ACTION, (0.9, h.WARN), (0.98, h.OK)),
+            ),
+            h.override(
+                "open_alerts",
+                displayName=tr("col.open_alerts"),
+                unit="none",
+            ),
+        ],
     )
-    return h.dashboard(SLUG, lang, tr, grid, templates=[h.district_var(tr)])
+    return b.dashboard(templates=[h.district_var(tr)])
 
 
 def _rate_cell(field: str, name: str, steps: list[dict[str, object]]) -> dict[str, object]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from grafanalib.core import Dashboard
 
 from dashboards import helpers as h
-from dashboards.i18n import Lang, Tr
+from dashboards.i18n import Lang
 
 SLUG = "pipeline"
 RATE = "$__rate_interval"
@@ -21,237 +21,188 @@ def _quantile(metric: str, q: float, by: str = "") -> str:
 
 
 def build(lang: Lang) -> Dashboard:
-    tr = Tr(lang)
-    grid = h.Grid()
-    grid.add(
-        h.stat(
-            tr("pipeline.events_total.title"),
-            tr("pipeline.events_total.description"),
-            [h.prom(f"sum(rate(cityops_events_in_total[{RATE}]))", tr("legend.events"))],
-            unit="cps",
-            decimals=0,
-            graph=True,
-            thresholds=h.steps(h.INFO),
-        ),
-        6,
-        5,
+    b = h.Board(SLUG, lang)
+    tr = b.tr
+    b.stat(
+        "events_total",
+        (6, 5),
+        [h.prom(f"sum(rate(cityops_events_in_total[{RATE}]))", tr("legend.events"))],
+        unit="cps",
+        decimals=0,
+        graph=True,
+        thresholds=h.steps(h.INFO),
     )
-    grid.add(
-        h.stat(
-            tr("pipeline.deadletters_range.title"),
-            tr("pipeline.deadletters_range.description"),
-            [
-                h.prom(
-                    "sum(increase(cityops_deadletters_total[$__range]))",
-                    tr("legend.deadletters"),
-                    instant=True,
-                )
-            ],
-            decimals=0,
-            thresholds=h.steps(h.OK, (1, h.WARN)),
-            no_value="0",
-        ),
-        6,
-        5,
+    b.stat(
+        "deadletters_range",
+        (6, 5),
+        [
+            h.prom(
+                "sum(increase(cityops_deadletters_total[$__range]))",
+                tr("legend.deadletters"),
+                instant=True,
+            )
+        ],
+        decimals=0,
+        thresholds=h.steps(h.OK, (1, h.WARN)),
+        no_value="0",
     )
-    grid.add(
-        h.stat(
-            tr("pipeline.errors.title"),
-            tr("pipeline.errors.description"),
-            [
-                h.prom(
-                    "sum(increase(cityops_sink_write_errors_total[$__range]))",
-                    tr("legend.sink_errors"),
-                    "A",
-                    instant=True,
-                ),
-                h.prom(
-                    "sum(increase(cityops_notifier_failures_total[$__range]))",
-                    tr("legend.notifier_failures"),
-                    "B",
-                    instant=True,
-                ),
-            ],
-            decimals=0,
-            thresholds=h.steps(h.OK, (1, h.WARN)),
-            no_value="0",
-        ),
-        6,
-        5,
+    b.stat(
+        "errors",
+        (6, 5),
+        [
+            h.prom(
+                "sum(increase(cityops_sink_write_errors_total[$__range]))",
+                tr("legend.sink_errors"),
+                "A",
+                instant=True,
+            ),
+            h.prom(
+                "sum(increase(cityops_notifier_failures_total[$__range]))",
+                tr("legend.notifier_failures"),
+                "B",
+                instant=True,
+            ),
+        ],
+        decimals=0,
+        thresholds=h.steps(h.OK, (1, h.WARN)),
+        no_value="0",
     )
-    grid.add(
-        h.stat(
-            tr("pipeline.max_lag.title"),
-            tr("pipeline.max_lag.description"),
-            [h.prom("max(cityops_consumer_lag_messages)", tr("legend.lag"))],
-            decimals=0,
-            graph=True,
-            thresholds=h.steps(h.OK, (10_000, h.WARN), (100_000, h.ACTION)),
-            no_value="0",
-        ),
-        6,
-        5,
+    b.stat(
+        "max_lag",
+        (6, 5),
+        [h.prom("max(cityops_consumer_lag_messages)", tr("legend.lag"))],
+        decimals=0,
+        graph=True,
+        thresholds=h.steps(h.OK, (10_000, h.WARN), (100_000, h.ACTION)),
+        no_value="0",
     )
-    grid.add(
-        h.timeseries(
-            tr("pipeline.events.title"),
-            tr("pipeline.events.description"),
-            [
-                h.prom(
-                    f"sum by (topic) (rate(cityops_events_in_total[{RATE}]))",
-                    "{{topic}}",
-                ),
-                h.prom(
-                    f"sum(rate(cityops_simulator_events_sent_total[{RATE}]))",
-                    tr("legend.simulator_sent"),
-                    "B",
-                ),
-            ],
-            unit="cps",
-            stacked=False,
-            resolution=h.SCRAPES,
-        ),
-        12,
-        9,
+    b.timeseries(
+        "events",
+        (12, 9),
+        [
+            h.prom(
+                f"sum by (topic) (rate(cityops_events_in_total[{RATE}]))",
+                "{{topic}}",
+            ),
+            h.prom(
+                f"sum(rate(cityops_simulator_events_sent_total[{RATE}]))",
+                tr("legend.simulator_sent"),
+                "B",
+            ),
+        ],
+        unit="cps",
+        stacked=False,
+        resolution=h.SCRAPES,
     )
-    grid.add(
-        h.timeseries(
-            tr("pipeline.deadletters.title"),
-            tr("pipeline.deadletters.description"),
-            [
-                h.prom(
-                    f"sum by (topic, reason) (rate(cityops_deadletters_total[{RATE}]))",
-                    "{{reason}} ({{topic}})",
-                )
-            ],
-            unit="cps",
-            bars=True,
-            stacked=True,
-            thresholds=h.steps(h.WARN),
-            color={"mode": "palette-classic"},
-            resolution=h.SCRAPES,
-        ),
-        12,
-        9,
+    b.timeseries(
+        "deadletters",
+        (12, 9),
+        [
+            h.prom(
+                f"sum by (topic, reason) (rate(cityops_deadletters_total[{RATE}]))",
+                "{{reason}} ({{topic}})",
+            )
+        ],
+        unit="cps",
+        bars=True,
+        stacked=True,
+        thresholds=h.steps(h.WARN),
+        color={"mode": "palette-classic"},
+        resolution=h.SCRAPES,
     )
-    grid.add(
-        h.timeseries(
-            tr("pipeline.latency.title"),
-            tr("pipeline.latency.description"),
-            [
-                h.prom(
-                    _quantile("cityops_processing_latency_seconds", q),
-                    tr(f"legend.{name}"),
-                    ref_id,
-                )
-                for (name, q), ref_id in zip(QUANTILES, "ABC", strict=True)
-            ],
-            unit="s",
-            thresholds=h.steps(h.OK, (5, h.WARN), (60, h.ACTION)),
-            threshold_style="line",
-            resolution=h.SCRAPES,
-        ),
-        12,
-        9,
+    b.timeseries(
+        "latency",
+        (12, 9),
+        [
+            h.prom(
+                _quantile("cityops_processing_latency_seconds", q),
+                tr(f"legend.{name}"),
+                ref_id,
+            )
+            for (name, q), ref_id in zip(QUANTILES, "ABC", strict=True)
+        ],
+        unit="s",
+        thresholds=h.steps(h.OK, (5, h.WARN), (60, h.ACTION)),
+        threshold_style="line",
+        resolution=h.SCRAPES,
     )
-    grid.add(
-        h.timeseries(
-            tr("pipeline.e2e.title"),
-            tr("pipeline.e2e.description"),
-            [
-                h.prom(
-                    _quantile("cityops_end_to_end_latency_seconds", 0.95, "table"),
-                    "{{table}} " + tr("legend.p95"),
-                )
-            ],
-            unit="s",
-            thresholds=h.steps(h.OK, (5, h.WARN), (60, h.ACTION)),
-            threshold_style="line",
-            resolution=h.SCRAPES,
-        ),
-        12,
-        9,
+    b.timeseries(
+        "e2e",
+        (12, 9),
+        [
+            h.prom(
+                _quantile("cityops_end_to_end_latency_seconds", 0.95, "table"),
+                "{{table}} " + tr("legend.p95"),
+            )
+        ],
+        unit="s",
+        thresholds=h.steps(h.OK, (5, h.WARN), (60, h.ACTION)),
+        threshold_style="line",
+        resolution=h.SCRAPES,
     )
-    grid.add(
-        h.timeseries(
-            tr("pipeline.sink_rows.title"),
-            tr("pipeline.sink_rows.description"),
-            [
-                h.prom(
-                    f"sum by (table) (rate(cityops_sink_rows_total[{RATE}]))",
-                    "{{table}}",
-                ),
-                h.prom(
-                    f"sum by (topic) (rate(cityops_sink_rows_skipped_total[{RATE}]))",
-                    tr("legend.skipped") + " {{topic}}",
-                    "B",
-                ),
-            ],
-            unit="wps",
-            stacked=False,
-            resolution=h.SCRAPES,
-        ),
-        12,
-        9,
+    b.timeseries(
+        "sink_rows",
+        (12, 9),
+        [
+            h.prom(
+                f"sum by (table) (rate(cityops_sink_rows_total[{RATE}]))",
+                "{{table}}",
+            ),
+            h.prom(
+                f"sum by (topic) (rate(cityops_sink_rows_skipped_total[{RATE}]))",
+                tr("legend.skipped") + " {{topic}}",
+                "B",
+            ),
+        ],
+        unit="wps",
+        stacked=False,
+        resolution=h.SCRAPES,
     )
-    grid.add(
-        h.timeseries(
-            tr("pipeline.lag.title"),
-            tr("pipeline.lag.description"),
-            [
-                h.prom(
-                    "sum by (group, topic) (cityops_consumer_lag_messages)",
-                    "{{group}} / {{topic}}",
-                )
-            ],
-            unit="short",
-            thresholds=h.steps(h.OK, (10_000, h.WARN), (100_000, h.ACTION)),
-            threshold_style="line",
-            resolution=h.SCRAPES,
-        ),
-        12,
-        9,
+    b.timeseries(
+        "lag",
+        (12, 9),
+        [
+            h.prom(
+                "sum by (group, topic) (cityops_consumer_lag_messages)",
+                "{{group}} / {{topic}}",
+            )
+        ],
+        unit="short",
+        thresholds=h.steps(h.OK, (10_000, h.WARN), (100_000, h.ACTION)),
+        threshold_style="line",
+        resolution=h.SCRAPES,
     )
-    grid.add(
-        h.timeseries(
-            tr("pipeline.batch.title"),
-            tr("pipeline.batch.description"),
-            [
-                h.prom(
-                    _quantile("cityops_sink_batch_duration_seconds", q),
-                    tr(f"legend.{name}"),
-                    ref_id,
-                )
-                for (name, q), ref_id in zip(QUANTILES[:2], "AB", strict=True)
-            ],
-            unit="s",
-            thresholds=h.steps(h.OK, (1, h.WARN)),
-            threshold_style="line",
-            resolution=h.SCRAPES,
-        ),
-        12,
-        9,
+    b.timeseries(
+        "batch",
+        (12, 9),
+        [
+            h.prom(
+                _quantile("cityops_sink_batch_duration_seconds", q),
+                tr(f"legend.{name}"),
+                ref_id,
+            )
+            for (name, q), ref_id in zip(QUANTILES[:2], "AB", strict=True)
+        ],
+        unit="s",
+        thresholds=h.steps(h.OK, (1, h.WARN)),
+        threshold_style="line",
+        resolution=h.SCRAPES,
     )
-    grid.add(
-        h.timeseries(
-            tr("pipeline.alerts.title"),
-            tr("pipeline.alerts.description"),
-            [
-                h.prom(
-                    f'sum by (severity) (rate(cityops_alerts_total{{state="firing"}}[{RATE}]))'
-                    " * 60",
-                    "{{severity}}",
-                ),
-                h.prom(
-                    f"sum by (state) (rate(cityops_notifier_alerts_pushed_total[{RATE}])) * 60",
-                    tr("legend.pushed") + " {{state}}",
-                    "B",
-                ),
-            ],
-            unit="short",
-            resolution=h.SCRAPES,
-        ),
-        12,
-        9,
+    b.timeseries(
+        "alerts",
+        (12, 9),
+        [
+            h.prom(
+                f'sum by (severity) (rate(cityops_alerts_total{{state="firing"}}[{RATE}])) * 60',
+                "{{severity}}",
+            ),
+            h.prom(
+                f"sum by (state) (rate(cityops_notifier_alerts_pushed_total[{RATE}])) * 60",
+                tr("legend.pushed") + " {{state}}",
+                "B",
+            ),
+        ],
+        unit="short",
+        resolution=h.SCRAPES,
     )
-    return h.dashboard(SLUG, lang, tr, grid, time_from="now-1h", refresh="30s")
+    return b.dashboard(time_from="now-1h", refresh="30s")

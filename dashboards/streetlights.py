@@ -7,7 +7,7 @@ from grafanalib.core import Dashboard
 from dashboards import helpers as h
 from dashboards.alert_overlays import alert_annotation, open_alerts_table
 from dashboards.geomap import SQUARE, MarkersLayer
-from dashboards.i18n import Lang, Tr
+from dashboards.i18n import Lang
 
 SLUG = "streetlights"
 
@@ -27,16 +27,15 @@ def _open_alerts(rule: str) -> str:
 
 
 def build(lang: Lang) -> Dashboard:
-    tr = Tr(lang)
-    grid = h.Grid()
+    b = h.Board(SLUG, lang)
+    tr = b.tr
     lit_steps = h.steps(h.WARN, (h.LIT_RATE_TARGET, h.OK))
-    grid.add(
-        h.stat(
-            tr("streetlights.lit_now.title"),
-            tr("streetlights.lit_now.description"),
-            [
-                h.sql_series(
-                    f"""
+    b.stat(
+        "lit_now",
+        (6, 5),
+        [
+            h.sql_series(
+                f"""
                     SELECT $__timeGroupAlias(bucket, $__interval),
                       sum(lights_lit)::float8 / NULLIF(sum(lights_expected_lit), 0) AS lit_rate
                     FROM rollups_1m
@@ -45,84 +44,68 @@ def build(lang: Lang) -> Dashboard:
                     GROUP BY 1
                     ORDER BY 1
                     """,
-                    expects_rows=False,
-                )
-            ],
-            unit="percentunit",
-            decimals=2,
-            graph=True,
-            thresholds=lit_steps,
-        ),
-        6,
-        5,
+                expects_rows=False,
+            )
+        ],
+        unit="percentunit",
+        decimals=2,
+        graph=True,
+        thresholds=lit_steps,
     )
-    grid.add(
-        h.stat(
-            tr("streetlights.dark_count.title"),
-            tr("streetlights.dark_count.description"),
-            [
-                h.sql(
-                    f"""
+    b.stat(
+        "dark_count",
+        (6, 5),
+        [
+            h.sql(
+                f"""
                     SELECT count(*) AS dark_lights FROM alerts
                     WHERE rule = 'streetlight.dark' AND state <> 'resolved'
                       AND {h.DISTRICT_FILTER}
                     """
-                )
-            ],
-            thresholds=h.steps(h.OK, (1, h.MINOR)),
-            no_value="0",
-        ),
-        6,
-        5,
+            )
+        ],
+        thresholds=h.steps(h.OK, (1, h.MINOR)),
+        no_value="0",
     )
-    grid.add(
-        h.stat(
-            tr("streetlights.outage_count.title"),
-            tr("streetlights.outage_count.description"),
-            [
-                h.sql(
-                    f"""
+    b.stat(
+        "outage_count",
+        (6, 5),
+        [
+            h.sql(
+                f"""
                     SELECT count(*) AS circuit_outages FROM alerts
                     WHERE rule = 'streetlight.circuit_outage' AND state <> 'resolved'
                       AND {h.DISTRICT_FILTER}
                     """
-                )
-            ],
-            thresholds=h.steps(h.OK, (1, h.ACTION)),
-            color_mode="background",
-            no_value="0",
-        ),
-        6,
-        5,
+            )
+        ],
+        thresholds=h.steps(h.OK, (1, h.ACTION)),
+        color_mode="background",
+        no_value="0",
     )
-    grid.add(
-        h.stat(
-            tr("streetlights.energy_total.title"),
-            tr("streetlights.energy_total.description"),
-            [
-                h.sql(
-                    f"""
+    b.stat(
+        "energy_total",
+        (6, 5),
+        [
+            h.sql(
+                f"""
                     SELECT coalesce(sum(power_w_sum), 0) * {REPORT_INTERVAL_S} / 3600000.0
                       AS energy_kwh
                     FROM rollups_1m
                     WHERE feed = 'streetlight' AND $__timeFilter(bucket) AND {h.DISTRICT_FILTER}
                     """
-                )
-            ],
-            unit="kwatth",
-            decimals=0,
-            thresholds=h.steps(h.INFO),
-        ),
-        6,
-        5,
+            )
+        ],
+        unit="kwatth",
+        decimals=0,
+        thresholds=h.steps(h.INFO),
     )
-    grid.add(
-        h.timeseries(
-            tr("streetlights.lit_rate.title"),
-            tr("streetlights.lit_rate.description"),
-            [
-                h.sql_series(
-                    f"""
+    b.timeseries(
+        "lit_rate",
+        (12, 10),
+        [
+            h.sql_series(
+                f"""
                     SELECT $__timeGroupAlias(bucket, $__interval), district AS metric,
                       sum(lights_lit)::float8 / NULLIF(sum(lights_expected_lit), 0) AS lit_rate
                     FROM rollups_1m
@@ -131,26 +114,22 @@ def build(lang: Lang) -> Dashboard:
                     GROUP BY 1, 2
                     ORDER BY 1
                     """,
-                    expects_rows=False,
-                )
-            ],
-            unit="percentunit",
-            thresholds=lit_steps,
-            threshold_style="line",
-            soft_min=0.9,
-            soft_max=1,
-            resolution=h.PER_MINUTE,
-        ),
-        12,
-        10,
+                expects_rows=False,
+            )
+        ],
+        unit="percentunit",
+        thresholds=lit_steps,
+        threshold_style="line",
+        soft_min=0.9,
+        soft_max=1,
+        resolution=h.PER_MINUTE,
     )
-    grid.add(
-        h.barchart(
-            tr("streetlights.night_kpi.title"),
-            tr("streetlights.night_kpi.description"),
-            [
-                h.sql(
-                    f"""
+    b.barchart(
+        "night_kpi",
+        (12, 10),
+        [
+            h.sql(
+                f"""
                     SELECT district,
                       sum(lights_lit)::float8 / NULLIF(sum(lights_expected_lit), 0) AS lit_rate
                     FROM kpi_night_lit_rate
@@ -158,65 +137,57 @@ def build(lang: Lang) -> Dashboard:
                     GROUP BY district
                     ORDER BY district
                     """,
-                    expects_rows=False,
-                )
-            ],
-            unit="percentunit",
-            thresholds=lit_steps,
-            threshold_line=True,
-            color_by_threshold=True,
-            soft_min=0.9,
-            overrides=h.display_names({"lit_rate": tr("col.lit_rate")}),
-        ),
-        12,
-        10,
+                expects_rows=False,
+            )
+        ],
+        unit="percentunit",
+        thresholds=lit_steps,
+        threshold_line=True,
+        color_by_threshold=True,
+        soft_min=0.9,
+        overrides=h.display_names({"lit_rate": tr("col.lit_rate")}),
     )
-    grid.add(
-        h.geomap(
-            tr("streetlights.map.title"),
-            tr("streetlights.map.description"),
-            [
-                h.sql(_open_alerts("streetlight.dark"), "A", expects_rows=False),
-                h.sql(_open_alerts("streetlight.circuit_outage"), "B", expects_rows=False),
-            ],
-            [
-                MarkersLayer(
-                    name=tr("streetlights.map.dark"),
-                    ref_id="A",
-                    fixed_color=h.MINOR,
-                    size=4,
-                ),
-                MarkersLayer(
-                    name=tr("streetlights.map.outage"),
-                    ref_id="B",
-                    fixed_color=h.ACTION,
-                    size=12,
-                    symbol=SQUARE,
-                    opacity=0.9,
-                ),
-            ],
-            mappings=h.severity_mappings(tr),
-            overrides=h.display_names(
-                {
-                    "rule": tr("col.rule"),
-                    "severity": tr("col.severity"),
-                    "entity_id": tr("col.entity"),
-                    "district": tr("col.district"),
-                    "started_at": tr("col.started_at"),
-                    "summary": tr("col.summary"),
-                }
+    b.geomap(
+        "map",
+        (14, 14),
+        [
+            h.sql(_open_alerts("streetlight.dark"), "A", expects_rows=False),
+            h.sql(_open_alerts("streetlight.circuit_outage"), "B", expects_rows=False),
+        ],
+        [
+            MarkersLayer(
+                name=tr("streetlights.map.dark"),
+                ref_id="A",
+                fixed_color=h.MINOR,
+                size=4,
             ),
+            MarkersLayer(
+                name=tr("streetlights.map.outage"),
+                ref_id="B",
+                fixed_color=h.ACTION,
+                size=12,
+                symbol=SQUARE,
+                opacity=0.9,
+            ),
+        ],
+        mappings=h.severity_mappings(tr),
+        overrides=h.display_names(
+            {
+                "rule": tr("col.rule"),
+                "severity": tr("col.severity"),
+                "entity_id": tr("col.entity"),
+                "district": tr("col.district"),
+                "started_at": tr("col.started_at"),
+                "summary": tr("col.summary"),
+            }
         ),
-        14,
-        14,
     )
-    grid.add(
-        h.timeseries(
-            tr("streetlights.energy.title"),
-            tr("streetlights.energy.description"),
-            [
-                h.sql_series(
-                    f"""
+    b.timeseries(
+        "energy",
+        (10, 14),
+        [
+            h.sql_series(
+                f"""
                     SELECT $__timeGroupAlias(bucket, $__interval), district AS metric,
                       sum(power_w_sum) * {REPORT_INTERVAL_S} / 3600000.0 AS energy_kwh
                     FROM rollups_1m
@@ -224,23 +195,16 @@ def build(lang: Lang) -> Dashboard:
                     GROUP BY 1, 2
                     ORDER BY 1
                     """
-                )
-            ],
-            unit="kwatth",
-            bars=True,
-            stacked=True,
-            legend_calcs=("sum",),
-            resolution=h.PER_MINUTE,
-        ),
-        10,
-        14,
+            )
+        ],
+        unit="kwatth",
+        bars=True,
+        stacked=True,
+        legend_calcs=("sum",),
+        resolution=h.PER_MINUTE,
     )
-    grid.add(open_alerts_table(tr, "streetlights.open_alerts", SLUG), 24, 9)
-    return h.dashboard(
-        SLUG,
-        lang,
-        tr,
-        grid,
+    b.add(open_alerts_table(tr, "streetlights.open_alerts", SLUG), (24, 9))
+    return b.dashboard(
         templates=[h.district_var(tr)],
         annotations=[alert_annotation(tr, SLUG)],
     )
