@@ -15,7 +15,13 @@ from typing import Any
 from grafanalib.core import Table
 
 from dashboards.datasources import POSTGRES
-from dashboards.fields import display_names, override, severity_mappings, value_mappings
+from dashboards.fields import (
+    column_names,
+    display_names,
+    override,
+    severity_mappings,
+    value_mappings,
+)
 from dashboards.i18n import Tr
 from dashboards.panels import table
 from dashboards.sqlparts import (
@@ -88,6 +94,12 @@ def alert_annotation(tr: Tr, slug: str) -> dict[str, Any]:
             "refId": "Anno",
         },
     }
+
+
+def alert_columns(tr: Tr, *, state: bool = True) -> list[dict[str, Any]]:
+    """Headers of the alert columns a map of alerts shows (`state` where it selects it)."""
+    fields = ("rule", "severity", "state", "entity_id", "district", "started_at", "summary")
+    return column_names(tr, *(f for f in fields if state or f != "state"))
 
 
 def open_alerts_table(tr: Tr, key: str, slug: str | None = None) -> Table:

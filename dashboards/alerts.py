@@ -24,14 +24,14 @@ def build(lang: Lang) -> Dashboard:
         [
             h.sql_series(
                 f"""
-                    SELECT $__timeGroupAlias(started_at, $__interval),
-                      {h.label_case("severity", severity_labels)} AS metric,
-                      count(*) AS alerts
-                    FROM alerts
-                    WHERE $__timeFilter(started_at) AND {h.DISTRICT_FILTER}
-                    GROUP BY 1, 2
-                    ORDER BY 1
-                    """,
+                SELECT $__timeGroupAlias(started_at, $__interval),
+                  {h.label_case("severity", severity_labels)} AS metric,
+                  count(*) AS alerts
+                FROM alerts
+                WHERE $__timeFilter(started_at) AND {h.DISTRICT_FILTER}
+                GROUP BY 1, 2
+                ORDER BY 1
+                """,
                 expects_rows=False,
             )
         ],
@@ -51,22 +51,22 @@ def build(lang: Lang) -> Dashboard:
         [
             h.sql_series(
                 f"""
-                    SELECT $__timeGroupAlias(a.started_at, $__interval),
-                      avg(extract(epoch FROM ack.acknowledged_at - a.started_at))
-                        AS time_to_ack_s,
-                      avg(extract(epoch FROM a.resolved_at - a.started_at))
-                        AS time_to_resolve_s
-                    FROM alerts AS a
-                    LEFT JOIN (
-                      SELECT alert_id, min(updated_at) AS acknowledged_at
-                      FROM alert_history
-                      WHERE state = 'acknowledged'
-                      GROUP BY alert_id
-                    ) AS ack USING (alert_id)
-                    WHERE $__timeFilter(a.started_at) AND {h.district_filter("a")}
-                    GROUP BY 1
-                    ORDER BY 1
-                    """,
+                SELECT $__timeGroupAlias(a.started_at, $__interval),
+                  avg(extract(epoch FROM ack.acknowledged_at - a.started_at))
+                    AS time_to_ack_s,
+                  avg(extract(epoch FROM a.resolved_at - a.started_at))
+                    AS time_to_resolve_s
+                FROM alerts AS a
+                LEFT JOIN (
+                  SELECT alert_id, min(updated_at) AS acknowledged_at
+                  FROM alert_history
+                  WHERE state = 'acknowledged'
+                  GROUP BY alert_id
+                ) AS ack USING (alert_id)
+                WHERE $__timeFilter(a.started_at) AND {h.district_filter("a")}
+                GROUP BY 1
+                ORDER BY 1
+                """,
                 expects_rows=False,
             )
         ],
@@ -91,14 +91,14 @@ def build(lang: Lang) -> Dashboard:
         [
             h.sql(
                 f"""
-                    SELECT district,
-                      sum(alerts_resolved)::float8 / NULLIF(sum(alerts_total), 0)
-                        AS closure_rate
-                    FROM kpi_alert_response
-                    WHERE {h.DISTRICT_FILTER}
-                    GROUP BY district
-                    ORDER BY district
-                    """,
+                SELECT district,
+                  sum(alerts_resolved)::float8 / NULLIF(sum(alerts_total), 0)
+                    AS closure_rate
+                FROM kpi_alert_response
+                WHERE {h.DISTRICT_FILTER}
+                GROUP BY district
+                ORDER BY district
+                """,
                 expects_rows=False,
             )
         ],
@@ -114,23 +114,23 @@ def build(lang: Lang) -> Dashboard:
         [
             h.sql(
                 f"""
-                    SELECT rule, sum(alerts_total) AS alerts_total,
-                      sum(alerts_resolved) AS alerts_resolved,
-                      sum(alerts_resolved)::float8 / NULLIF(sum(alerts_total), 0)
-                        AS closure_rate,
-                      sum(mean_time_to_ack_s * alerts_total)
-                        / NULLIF(sum(alerts_total)
-                          FILTER (WHERE mean_time_to_ack_s IS NOT NULL), 0)
-                        AS mean_time_to_ack_s,
-                      sum(mean_time_to_resolve_s * alerts_resolved)
-                        / NULLIF(sum(alerts_resolved)
-                          FILTER (WHERE mean_time_to_resolve_s IS NOT NULL), 0)
-                        AS mean_time_to_resolve_s
-                    FROM kpi_alert_response
-                    WHERE {h.DISTRICT_FILTER}
-                    GROUP BY rule
-                    ORDER BY rule
-                    """,
+                SELECT rule, sum(alerts_total) AS alerts_total,
+                  sum(alerts_resolved) AS alerts_resolved,
+                  sum(alerts_resolved)::float8 / NULLIF(sum(alerts_total), 0)
+                    AS closure_rate,
+                  sum(mean_time_to_ack_s * alerts_total)
+                    / NULLIF(sum(alerts_total)
+                      FILTER (WHERE mean_time_to_ack_s IS NOT NULL), 0)
+                    AS mean_time_to_ack_s,
+                  sum(mean_time_to_resolve_s * alerts_resolved)
+                    / NULLIF(sum(alerts_resolved)
+                      FILTER (WHERE mean_time_to_resolve_s IS NOT NULL), 0)
+                    AS mean_time_to_resolve_s
+                FROM kpi_alert_response
+                WHERE {h.DISTRICT_FILTER}
+                GROUP BY rule
+                ORDER BY rule
+                """,
                 expects_rows=False,
             )
         ],
@@ -142,16 +142,10 @@ def build(lang: Lang) -> Dashboard:
                     "alerts_resolved": tr("col.alerts_resolved"),
                 }
             ),
-            h.override(
+            h.rate_cell(
                 "closure_rate",
-                displayName=tr("col.closure_rate"),
-                unit="percentunit",
-                decimals=1,
-                thresholds={
-                    "mode": "absolute",
-                    "steps": h.steps(h.WARN, (0.95, h.MINOR), (0.99, h.OK)),
-                },
-                custom__cellOptions={"type": "color-text"},
+                tr("col.closure_rate"),
+                h.steps(h.WARN, (0.95, h.MINOR), (0.99, h.OK)),
             ),
             h.override("mean_time_to_ack_s", displayName=tr("col.mtta"), unit="s"),
             h.override("mean_time_to_resolve_s", displayName=tr("col.mttr"), unit="s"),

@@ -14,7 +14,7 @@ from grafanalib.core import Dashboard, Panel
 
 from dashboards.i18n import Lang, Tr
 from dashboards.layout import Grid, dashboard
-from dashboards.panels import barchart, geomap, stat, table, timeseries
+from dashboards.panels import barchart, count, geomap, stat, table, timeseries
 
 P = ParamSpec("P")
 #: (width, height) on Grafana's 24-column grid
@@ -48,6 +48,7 @@ class Board:
         self.grid.add(panel, *size)
 
     stat = _placed(stat)
+    count = _placed(count)
     timeseries = _placed(timeseries)
     table = _placed(table)
     barchart = _placed(barchart)

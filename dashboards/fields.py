@@ -37,5 +37,26 @@ def display_names(names: dict[str, str]) -> list[dict[str, Any]]:
     return [override(field, displayName=text) for field, text in names.items()]
 
 
+def rate_cell(field: str, name: str, rate_steps: list[dict[str, Any]]) -> dict[str, Any]:
+    """A table column of shares (0..1) shown as percent, its text coloured by `rate_steps`."""
+    return override(
+        field,
+        displayName=name,
+        unit="percentunit",
+        decimals=1,
+        thresholds={"mode": "absolute", "steps": rate_steps},
+        custom__cellOptions={"type": "color-text"},
+    )
+
+
+#: Column headers whose translation key (`col.<key>`) is not the column's own name.
+_COLUMN_KEY = {"entity_id": "entity"}
+
+
+def column_names(tr: Tr, *fields: str) -> list[dict[str, Any]]:
+    """Translated headers of the alerts' own columns, `col.<column>`."""
+    return display_names({f: tr(f"col.{_COLUMN_KEY.get(f, f)}") for f in fields})
+
+
 def fixed_color(color: str) -> dict[str, str]:
     return {"fixedColor": color, "mode": "fixed"}

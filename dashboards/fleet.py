@@ -28,25 +28,25 @@ def build(lang: Lang) -> Dashboard:
         [
             h.sql(
                 f"""
-                    SELECT truck_id, route_id, date_trunc('minute', ts) AS minute,
-                      avg(lat) AS lat, avg(lon) AS lon
-                    FROM fleet_gps_readings
-                    WHERE ts >= date_trunc('day', {h.TIME_TO}) AND ts <= {h.TIME_TO}
-                      AND {GPS_FILTER}
-                    GROUP BY truck_id, route_id, minute
-                    ORDER BY truck_id, minute
-                    LIMIT 100000
-                    """,
+                SELECT truck_id, route_id, date_trunc('minute', ts) AS minute,
+                  avg(lat) AS lat, avg(lon) AS lon
+                FROM fleet_gps_readings
+                WHERE ts >= date_trunc('day', {h.TIME_TO}) AND ts <= {h.TIME_TO}
+                  AND {GPS_FILTER}
+                GROUP BY truck_id, route_id, minute
+                ORDER BY truck_id, minute
+                LIMIT 100000
+                """,
                 "A",
             ),
             h.sql(
                 f"""
-                    SELECT DISTINCT ON (truck_id) truck_id, route_id, district, lat, lon,
-                      speed_kmh, heading_deg, ignition, load_kg, waste_kind, ts AS last_seen
-                    FROM fleet_gps_readings
-                    WHERE $__timeFilter(ts) AND {GPS_FILTER}
-                    ORDER BY truck_id, ts DESC
-                    """,
+                SELECT DISTINCT ON (truck_id) truck_id, route_id, district, lat, lon,
+                  speed_kmh, heading_deg, ignition, load_kg, waste_kind, ts AS last_seen
+                FROM fleet_gps_readings
+                WHERE $__timeFilter(ts) AND {GPS_FILTER}
+                ORDER BY truck_id, ts DESC
+                """,
                 "B",
             ),
         ],
@@ -94,11 +94,11 @@ def build(lang: Lang) -> Dashboard:
         [
             h.sql(
                 f"""
-                    SELECT count(DISTINCT truck_id) AS trucks_active
-                    FROM fleet_gps_readings
-                    WHERE ts > {h.TIME_TO} - interval '5 minutes' AND ts <= {h.TIME_TO}
-                      AND ignition AND {GPS_FILTER}
-                    """
+                SELECT count(DISTINCT truck_id) AS trucks_active
+                FROM fleet_gps_readings
+                WHERE ts > {h.TIME_TO} - interval '5 minutes' AND ts <= {h.TIME_TO}
+                  AND ignition AND {GPS_FILTER}
+                """
             )
         ],
         thresholds=h.steps(h.INFO),
@@ -109,13 +109,13 @@ def build(lang: Lang) -> Dashboard:
         [
             h.sql(
                 f"""
-                    SELECT
-                      count(*) FILTER (WHERE rule = 'fleet.off_route') AS off_route,
-                      count(*) FILTER (WHERE rule = 'fleet.geofence_violation') AS geofence,
-                      count(*) FILTER (WHERE rule = 'fleet.speeding') AS speeding
-                    FROM alerts
-                    WHERE rule LIKE 'fleet.%' AND state <> 'resolved' AND {h.DISTRICT_FILTER}
-                    """
+                SELECT
+                  count(*) FILTER (WHERE rule = 'fleet.off_route') AS off_route,
+                  count(*) FILTER (WHERE rule = 'fleet.geofence_violation') AS geofence,
+                  count(*) FILTER (WHERE rule = 'fleet.speeding') AS speeding
+                FROM alerts
+                WHERE rule LIKE 'fleet.%' AND state <> 'resolved' AND {h.DISTRICT_FILTER}
+                """
             )
         ],
         overrides=[
@@ -143,14 +143,14 @@ def build(lang: Lang) -> Dashboard:
         [
             h.sql_series(
                 f"""
-                    SELECT day::timestamp AT TIME ZONE 'UTC' AS "time",
-                      {h.label_case("waste_kind", waste_labels)} AS metric,
-                      sum(tonnes) AS tonnes
-                    FROM kpi_waste_tonnes_daily
-                    WHERE {h.day_range("day")} AND {h.DISTRICT_FILTER}
-                    GROUP BY 1, 2
-                    ORDER BY 1
-                    """
+                SELECT day::timestamp AT TIME ZONE 'UTC' AS "time",
+                  {h.label_case("waste_kind", waste_labels)} AS metric,
+                  sum(tonnes) AS tonnes
+                FROM kpi_waste_tonnes_daily
+                WHERE {h.day_range("day")} AND {h.DISTRICT_FILTER}
+                GROUP BY 1, 2
+                ORDER BY 1
+                """
             )
         ],
         unit="masst",
@@ -168,32 +168,32 @@ def build(lang: Lang) -> Dashboard:
         [
             h.sql(
                 f"""
-                    WITH fixes AS (
-                      SELECT route_id, truck_id, count(*) AS fixes
-                      FROM fleet_gps_readings
-                      WHERE $__timeFilter(ts) AND ignition AND {GPS_FILTER}
-                      GROUP BY route_id, truck_id
-                    ), off_route AS (
-                      SELECT entity_id AS truck_id, count(*) AS off_route_alerts,
-                        sum(extract(epoch FROM
-                          least(coalesce(resolved_at, {h.TIME_TO}), {h.TIME_TO})
-                          - greatest(started_at, {h.TIME_FROM}))) AS off_route_s
-                      FROM alerts
-                      WHERE rule = 'fleet.off_route' AND started_at < {h.TIME_TO}
-                        AND coalesce(resolved_at, 'infinity') > {h.TIME_FROM}
-                      GROUP BY entity_id
-                    )
-                    SELECT f.route_id, count(DISTINCT f.truck_id) AS trucks,
-                      sum(f.fixes) * {FIX_INTERVAL_S} AS driving_s,
-                      coalesce(sum(o.off_route_alerts), 0) AS off_route_alerts,
-                      coalesce(sum(o.off_route_s), 0) AS off_route_s,
-                      greatest(0, 1 - coalesce(sum(o.off_route_s), 0)
-                        / NULLIF(sum(f.fixes) * {FIX_INTERVAL_S}.0, 0)) AS adherence
-                    FROM fixes AS f
-                    LEFT JOIN off_route AS o USING (truck_id)
-                    GROUP BY f.route_id
-                    ORDER BY adherence, f.route_id
-                    """
+                WITH fixes AS (
+                  SELECT route_id, truck_id, count(*) AS fixes
+                  FROM fleet_gps_readings
+                  WHERE $__timeFilter(ts) AND ignition AND {GPS_FILTER}
+                  GROUP BY route_id, truck_id
+                ), off_route AS (
+                  SELECT entity_id AS truck_id, count(*) AS off_route_alerts,
+                    sum(extract(epoch FROM
+                      least(coalesce(resolved_at, {h.TIME_TO}), {h.TIME_TO})
+                      - greatest(started_at, {h.TIME_FROM}))) AS off_route_s
+                  FROM alerts
+                  WHERE rule = 'fleet.off_route' AND started_at < {h.TIME_TO}
+                    AND coalesce(resolved_at, 'infinity') > {h.TIME_FROM}
+                  GROUP BY entity_id
+                )
+                SELECT f.route_id, count(DISTINCT f.truck_id) AS trucks,
+                  sum(f.fixes) * {FIX_INTERVAL_S} AS driving_s,
+                  coalesce(sum(o.off_route_alerts), 0) AS off_route_alerts,
+                  coalesce(sum(o.off_route_s), 0) AS off_route_s,
+                  greatest(0, 1 - coalesce(sum(o.off_route_s), 0)
+                    / NULLIF(sum(f.fixes) * {FIX_INTERVAL_S}.0, 0)) AS adherence
+                FROM fixes AS f
+                LEFT JOIN off_route AS o USING (truck_id)
+                GROUP BY f.route_id
+                ORDER BY adherence, f.route_id
+                """
             )
         ],
         overrides=[
@@ -202,16 +202,8 @@ def build(lang: Lang) -> Dashboard:
             h.override("driving_s", displayName=tr("col.driving"), unit="s"),
             h.override("off_route_alerts", displayName=tr("col.off_route_alerts")),
             h.override("off_route_s", displayName=tr("col.off_route_time"), unit="s"),
-            h.override(
-                "adherence",
-                displayName=tr("col.adherence"),
-                unit="percentunit",
-                decimals=1,
-                thresholds={
-                    "mode": "absolute",
-                    "steps": h.steps(h.WARN, (0.9, h.MINOR), (0.98, h.OK)),
-                },
-                custom__cellOptions={"type": "color-text"},
+            h.rate_cell(
+                "adherence", tr("col.adherence"), h.steps(h.WARN, (0.9, h.MINOR), (0.98, h.OK))
             ),
         ],
     )
@@ -221,13 +213,13 @@ def build(lang: Lang) -> Dashboard:
         [
             h.sql_series(
                 f"""
-                    SELECT $__timeGroupAlias(bucket, $__interval), district AS metric,
-                      max(trucks_active) AS trucks_active
-                    FROM rollups_1m
-                    WHERE feed = 'fleet' AND $__timeFilter(bucket) AND {h.DISTRICT_FILTER}
-                    GROUP BY 1, 2
-                    ORDER BY 1
-                    """
+                SELECT $__timeGroupAlias(bucket, $__interval), district AS metric,
+                  max(trucks_active) AS trucks_active
+                FROM rollups_1m
+                WHERE feed = 'fleet' AND $__timeFilter(bucket) AND {h.DISTRICT_FILTER}
+                GROUP BY 1, 2
+                ORDER BY 1
+                """
             )
         ],
         unit="none",

@@ -14,87 +14,63 @@ SLUG = "gas"
 
 #: A detector is offline after 3 missed 60 s heartbeats (gas.detector_offline).
 OFFLINE_AFTER = f"interval '{h.GAS_OFFLINE_S} seconds'"
+LEL_MAX = "max(lel_max_pct) AS lel_max_pct"
 
 
 def build(lang: Lang) -> Dashboard:
     b = h.Board(SLUG, lang)
     tr = b.tr
     lel_steps = h.steps(h.OK, (h.LEL_FIRST, h.WARN), (h.LEL_SECOND, h.ACTION))
-    b.stat(
+    b.count(
         "alarming",
         (6, 5),
         [
             h.sql(
                 f"""
-                    SELECT coalesce(sum(detectors_alarming), 0) AS detectors_alarming
-                    FROM rollups_1m
-                    WHERE feed = 'gas' AND {h.DISTRICT_FILTER}
-                      AND bucket = (
-                        SELECT max(bucket) FROM rollups_1m
-                        WHERE feed = 'gas' AND $__timeFilter(bucket)
-                      )
-                    """
+                SELECT coalesce(sum(detectors_alarming), 0) AS detectors_alarming
+                FROM rollups_1m
+                WHERE feed = 'gas' AND {h.DISTRICT_FILTER}
+                  AND bucket = (
+                    SELECT max(bucket) FROM rollups_1m
+                    WHERE feed = 'gas' AND $__timeFilter(bucket)
+                  )
+                """
             )
         ],
-        thresholds=h.steps(h.OK, (1, h.ACTION)),
-        color_mode="background",
-        no_value="0",
+        alarm=h.ACTION,
     )
     b.stat(
         "max_lel",
         (6, 5),
-        [
-            h.sql_series(
-                f"""
-                    SELECT $__timeGroupAlias(bucket, $__interval),
-                      max(lel_max_pct) AS lel_max_pct
-                    FROM rollups_1m
-                    WHERE feed = 'gas' AND $__timeFilter(bucket) AND {h.DISTRICT_FILTER}
-                    GROUP BY 1
-                    ORDER BY 1
-                    """
-            )
-        ],
+        [h.sql_series(h.rollup_series("gas", LEL_MAX))],
         unit="percent",
         decimals=1,
         graph=True,
         thresholds=lel_steps,
     )
     b.add(kpis.detector_online_rate(tr, "gas.online"), (6, 5))
-    b.stat(
+    b.count(
         "offline_count",
         (6, 5),
         [
             h.sql(
                 f"""
-                    SELECT count(*) AS detectors_offline
-                    FROM (
-                      SELECT detector_id FROM gas_detector_readings
-                      WHERE $__timeFilter(ts) AND {h.DISTRICT_FILTER}
-                      GROUP BY detector_id
-                      HAVING max(ts) < {h.TIME_TO} - {OFFLINE_AFTER}
-                    ) AS silent
-                    """
+                SELECT count(*) AS detectors_offline
+                FROM (
+                  SELECT detector_id FROM gas_detector_readings
+                  WHERE $__timeFilter(ts) AND {h.DISTRICT_FILTER}
+                  GROUP BY detector_id
+                  HAVING max(ts) < {h.TIME_TO} - {OFFLINE_AFTER}
+                ) AS silent
+                """
             )
         ],
-        thresholds=h.steps(h.OK, (1, h.WARN)),
-        no_value="0",
+        alarm=h.WARN,
     )
     b.timeseries(
         "lel_by_district",
         (12, 10),
-        [
-            h.sql_series(
-                f"""
-                    SELECT $__timeGroupAlias(bucket, $__interval), district AS metric,
-                      max(lel_max_pct) AS lel_max_pct
-                    FROM rollups_1m
-                    WHERE feed = 'gas' AND $__timeFilter(bucket) AND {h.DISTRICT_FILTER}
-                    GROUP BY 1, 2
-                    ORDER BY 1
-                    """
-            )
-        ],
+        [h.sql_series(h.rollup_series("gas", LEL_MAX, by_district=True))],
         unit="percent",
         thresholds=lel_steps,
         threshold_style="line+area",
@@ -105,16 +81,7 @@ def build(lang: Lang) -> Dashboard:
     b.timeseries(
         "online_by_district",
         (12, 10),
-        [
-            h.sql_series(
-                f"""
-                    SELECT bucket AS "time", district AS metric, online_rate
-                    FROM kpi_detector_online_rate
-                    WHERE {h.hour_range("bucket")} AND {h.DISTRICT_FILTER}
-                    ORDER BY 1
-                    """
-            )
-        ],
+        [h.sql_series(h.kpi_series("kpi_detector_online_rate", "online_rate"))],
         unit="percentunit",
         thresholds=h.steps(h.WARN, (0.95, h.OK)),
         threshold_style="line",
@@ -136,25 +103,25 @@ def build(lang: Lang) -> Dashboard:
         [
             h.sql(
                 f"""
-                    WITH latest AS (
-                      SELECT DISTINCT ON (detector_id) detector_id, site_type, district,
-                        lat, lon, lel_pct, status, battery_pct, ts
-                      FROM gas_detector_readings
-                      WHERE $__timeFilter(ts) AND {h.DISTRICT_FILTER}
-                      ORDER BY detector_id, ts DESC
-                    )
-                    SELECT detector_id, site_type, district, lat, lon, lel_pct, status,
-                      battery_pct, ts AS last_seen,
-                      CASE
-                        WHEN lel_pct >= {h.LEL_SECOND} THEN 'lel_critical'
-                        WHEN lel_pct >= {h.LEL_FIRST} THEN 'lel_major'
-                        WHEN status <> 'ok' THEN status
-                        WHEN ts < {h.TIME_TO} - {OFFLINE_AFTER} THEN 'offline'
-                        ELSE 'ok'
-                      END AS state
-                    FROM latest
-                    ORDER BY lel_pct
-                    """
+                WITH latest AS (
+                  SELECT DISTINCT ON (detector_id) detector_id, site_type, district,
+                    lat, lon, lel_pct, status, battery_pct, ts
+                  FROM gas_detector_readings
+                  WHERE $__timeFilter(ts) AND {h.DISTRICT_FILTER}
+                  ORDER BY detector_id, ts DESC
+                )
+                SELECT detector_id, site_type, district, lat, lon, lel_pct, status,
+                  battery_pct, ts AS last_seen,
+                  CASE
+                    WHEN lel_pct >= {h.LEL_SECOND} THEN 'lel_critical'
+                    WHEN lel_pct >= {h.LEL_FIRST} THEN 'lel_major'
+                    WHEN status <> 'ok' THEN status
+                    WHEN ts < {h.TIME_TO} - {OFFLINE_AFTER} THEN 'offline'
+                    ELSE 'ok'
+                  END AS state
+                FROM latest
+                ORDER BY lel_pct
+                """
             )
         ],
         [MarkersLayer(name=tr("gas.map.layer"), ref_id="A", color_field="state", size=5)],
@@ -180,15 +147,15 @@ def build(lang: Lang) -> Dashboard:
         [
             h.sql(
                 f"""
-                    SELECT detector_id, district, site_type, max(ts) AS last_seen,
-                      extract(epoch FROM {h.TIME_TO} - max(ts))::bigint AS silent_s
-                    FROM gas_detector_readings
-                    WHERE $__timeFilter(ts) AND {h.DISTRICT_FILTER}
-                    GROUP BY detector_id, district, site_type
-                    HAVING max(ts) < {h.TIME_TO} - {OFFLINE_AFTER}
-                    ORDER BY last_seen
-                    LIMIT 500
-                    """,
+                SELECT detector_id, district, site_type, max(ts) AS last_seen,
+                  extract(epoch FROM {h.TIME_TO} - max(ts))::bigint AS silent_s
+                FROM gas_detector_readings
+                WHERE $__timeFilter(ts) AND {h.DISTRICT_FILTER}
+                GROUP BY detector_id, district, site_type
+                HAVING max(ts) < {h.TIME_TO} - {OFFLINE_AFTER}
+                ORDER BY last_seen
+                LIMIT 500
+                """,
                 expects_rows=False,
             )
         ],

@@ -37,42 +37,38 @@ def build(lang: Lang) -> Dashboard:
     tr = b.tr
     warm_steps = kpis.WARM_STEPS
     b.add(kpis.heating_compliance(tr, "heating.compliance"), (6, 5))
-    b.stat(
+    b.count(
         "cold_stations",
         (6, 5),
         [
             h.sql(
                 f"""
-                    SELECT count(*) FILTER (WHERE indoor_temp_c < {h.INDOOR_MIN_C})
-                      AS stations_cold
-                    FROM (
-                      SELECT DISTINCT ON (station_id) station_id, indoor_temp_c
-                      FROM heating_station_readings
-                      WHERE {READINGS_FILTER}
-                      ORDER BY station_id, ts DESC
-                    ) AS latest
-                    """
+                SELECT count(*) FILTER (WHERE indoor_temp_c < {h.INDOOR_MIN_C})
+                  AS stations_cold
+                FROM (
+                  SELECT DISTINCT ON (station_id) station_id, indoor_temp_c
+                  FROM heating_station_readings
+                  WHERE {READINGS_FILTER}
+                  ORDER BY station_id, ts DESC
+                ) AS latest
+                """
             )
         ],
-        thresholds=h.steps(h.OK, (1, h.ACTION)),
-        color_mode="background",
-        no_value="0",
+        alarm=h.ACTION,
     )
-    b.stat(
+    b.count(
         "pressure_alerts",
         (6, 5),
         [
             h.sql(
                 f"""
-                    SELECT count(*) AS open_heating_alerts FROM alerts
-                    WHERE rule LIKE 'heating.%' AND state <> 'resolved'
-                      AND severity IN ('critical', 'major') AND {h.DISTRICT_FILTER}
-                    """
+                SELECT count(*) AS open_heating_alerts FROM alerts
+                WHERE rule LIKE 'heating.%' AND state <> 'resolved'
+                  AND severity IN ('critical', 'major') AND {h.DISTRICT_FILTER}
+                """
             )
         ],
-        thresholds=h.steps(h.OK, (1, h.ACTION)),
-        color_mode="background",
-        no_value="0",
+        alarm=h.ACTION,
     )
     b.stat(
         "stations",
@@ -80,10 +76,10 @@ def build(lang: Lang) -> Dashboard:
         [
             h.sql(
                 f"""
-                    SELECT count(DISTINCT station_id) AS stations_reporting
-                    FROM heating_station_readings
-                    WHERE {READINGS_FILTER}
-                    """
+                SELECT count(DISTINCT station_id) AS stations_reporting
+                FROM heating_station_readings
+                WHERE {READINGS_FILTER}
+                """
             )
         ],
         thresholds=h.steps(h.INFO),
@@ -93,14 +89,9 @@ def build(lang: Lang) -> Dashboard:
         (12, 9),
         [
             h.sql_series(
-                f"""
-                    SELECT $__timeGroupAlias(bucket, $__interval), district AS metric,
-                      min(indoor_temp_min_c) AS indoor_temp_min_c
-                    FROM rollups_1m
-                    WHERE feed = 'heating' AND $__timeFilter(bucket) AND {h.DISTRICT_FILTER}
-                    GROUP BY 1, 2
-                    ORDER BY 1
-                    """
+                h.rollup_series(
+                    "heating", "min(indoor_temp_min_c) AS indoor_temp_min_c", by_district=True
+                )
             )
         ],
         unit="celsius",
@@ -113,16 +104,7 @@ def build(lang: Lang) -> Dashboard:
     b.timeseries(
         "compliance_by_district",
         (12, 9),
-        [
-            h.sql_series(
-                f"""
-                    SELECT bucket AS "time", district AS metric, warm_share
-                    FROM kpi_heating_compliance
-                    WHERE {h.hour_range("bucket")} AND {h.DISTRICT_FILTER}
-                    ORDER BY 1
-                    """
-            )
-        ],
+        [h.sql_series(h.kpi_series("kpi_heating_compliance", "warm_share"))],
         unit="percentunit",
         thresholds=warm_steps,
         threshold_style="line",
@@ -157,13 +139,13 @@ def build(lang: Lang) -> Dashboard:
         [
             h.sql(
                 f"""
-                    SELECT DISTINCT ON (station_id) station_id, enterprise_id, district,
-                      supply_temp_c, return_temp_c, supply_pressure_mpa, return_pressure_mpa,
-                      flow_m3h, indoor_temp_c, outdoor_temp_c, ts AS last_seen
-                    FROM heating_station_readings
-                    WHERE {READINGS_FILTER}
-                    ORDER BY station_id, ts DESC
-                    """
+                SELECT DISTINCT ON (station_id) station_id, enterprise_id, district,
+                  supply_temp_c, return_temp_c, supply_pressure_mpa, return_pressure_mpa,
+                  flow_m3h, indoor_temp_c, outdoor_temp_c, ts AS last_seen
+                FROM heating_station_readings
+                WHERE {READINGS_FILTER}
+                ORDER BY station_id, ts DESC
+                """
             )
         ],
         overrides=[

@@ -14,17 +14,19 @@ from dashboards.fields import (
     display_names,
     fixed_color,
     override,
+    rate_cell,
     severity_mappings,
     steps,
     value_mappings,
 )
 from dashboards.layout import SCHEMA_VERSION, Grid, dashboard, iter_panels
 from dashboards.limits import GAS_OFFLINE_S, INDOOR_MIN_C, LEL_FIRST, LEL_SECOND, LIT_RATE_TARGET
-from dashboards.panels import barchart, geomap, stat, table, timeseries
+from dashboards.panels import barchart, count, geomap, stat, table, timeseries
 from dashboards.resolution import DAILY, EVENTS, HOURLY, PER_MINUTE, SCRAPES, Resolution
 from dashboards.sqlparts import (
     DISTRICT_FILTER,
     ENTERPRISE_FILTER,
+    LIT_RATE,
     ROUTE_FILTER,
     TIME_FROM,
     TIME_TO,
@@ -32,7 +34,9 @@ from dashboards.sqlparts import (
     day_range,
     district_filter,
     hour_range,
+    kpi_series,
     label_case,
+    rollup_series,
     severity_rank_sql,
     sql_literal,
 )
@@ -52,6 +56,7 @@ __all__ = [
     "INFO",
     "LEL_FIRST",
     "LEL_SECOND",
+    "LIT_RATE",
     "LIT_RATE_TARGET",
     "MINOR",
     "NEUTRAL",
@@ -78,6 +83,7 @@ __all__ = [
     "Resolution",
     "barchart",
     "clean_sql",
+    "count",
     "dashboard",
     "day_range",
     "display_names",
@@ -88,9 +94,12 @@ __all__ = [
     "geomap",
     "hour_range",
     "iter_panels",
+    "kpi_series",
     "label_case",
     "override",
     "prom",
+    "rate_cell",
+    "rollup_series",
     "route_var",
     "severity_mappings",
     "severity_rank_sql",

@@ -6,6 +6,7 @@ from grafanalib.core import Dashboard, Stat
 
 from dashboards import helpers as h
 from dashboards import kpis
+from dashboards.alert_overlays import alert_columns
 from dashboards.geomap import MarkersLayer
 from dashboards.i18n import Lang, Tr
 
@@ -51,11 +52,11 @@ def build(lang: Lang) -> Dashboard:
         [
             h.sql(
                 f"""
-                    SELECT sum(lights_lit)::float8 / NULLIF(sum(lights_expected_lit), 0)
-                      AS lit_rate
-                    FROM kpi_night_lit_rate
-                    WHERE {h.day_range("day")} AND {h.DISTRICT_FILTER}
-                    """
+                SELECT sum(lights_lit)::float8 / NULLIF(sum(lights_expected_lit), 0)
+                  AS lit_rate
+                FROM kpi_night_lit_rate
+                WHERE {h.day_range("day")} AND {h.DISTRICT_FILTER}
+                """
             )
         ],
         unit="percentunit",
@@ -68,11 +69,11 @@ def build(lang: Lang) -> Dashboard:
         [
             h.sql(
                 f"""
-                    SELECT sum(alerts_resolved)::float8 / NULLIF(sum(alerts_total), 0)
-                      AS closure_rate
-                    FROM kpi_alert_response
-                    WHERE {h.DISTRICT_FILTER}
-                    """
+                SELECT sum(alerts_resolved)::float8 / NULLIF(sum(alerts_total), 0)
+                  AS closure_rate
+                FROM kpi_alert_response
+                WHERE {h.DISTRICT_FILTER}
+                """
             )
         ],
         unit="percentunit",
@@ -88,14 +89,14 @@ def build(lang: Lang) -> Dashboard:
         [
             h.sql(
                 f"""
-                    SELECT alert_id, rule, severity, state, entity_id, district, lat, lon,
-                      started_at, summary
-                    FROM alerts
-                    WHERE state <> 'resolved' AND lat IS NOT NULL AND lon IS NOT NULL
-                      AND {h.DISTRICT_FILTER}
-                    ORDER BY {h.severity_rank_sql()} DESC, started_at
-                    LIMIT 5000
-                    """,
+                SELECT alert_id, rule, severity, state, entity_id, district, lat, lon,
+                  started_at, summary
+                FROM alerts
+                WHERE state <> 'resolved' AND lat IS NOT NULL AND lon IS NOT NULL
+                  AND {h.DISTRICT_FILTER}
+                ORDER BY {h.severity_rank_sql()} DESC, started_at
+                LIMIT 5000
+                """,
                 expects_rows=False,
             )
         ],
@@ -109,17 +110,7 @@ def build(lang: Lang) -> Dashboard:
             )
         ],
         mappings=h.severity_mappings(tr),
-        overrides=h.display_names(
-            {
-                "rule": tr("col.rule"),
-                "severity": tr("col.severity"),
-                "state": tr("col.state"),
-                "entity_id": tr("col.entity"),
-                "district": tr("col.district"),
-                "started_at": tr("col.started_at"),
-                "summary": tr("col.summary"),
-            }
-        ),
+        overrides=alert_columns(tr),
     )
     b.table(
         "districts",
@@ -127,51 +118,43 @@ def build(lang: Lang) -> Dashboard:
         [
             h.sql(
                 f"""
-                    WITH d AS (
-                      SELECT DISTINCT district FROM rollups_1m
-                      WHERE $__timeFilter(bucket) AND {h.DISTRICT_FILTER}
-                    ), lit AS (
-                      SELECT district,
-                        sum(lights_lit)::float8 / NULLIF(sum(lights_expected_lit), 0) AS lit_rate
-                      FROM kpi_night_lit_rate WHERE {h.day_range("day")}
-                      GROUP BY district
-                    ), det AS (
-                      SELECT DISTINCT ON (district) district, online_rate
-                      FROM kpi_detector_online_rate WHERE {h.hour_range("bucket")}
-                      ORDER BY district, bucket DESC
-                    ), heat AS (
-                      SELECT DISTINCT ON (district) district, warm_share
-                      FROM kpi_heating_compliance WHERE {h.hour_range("bucket")}
-                      ORDER BY district, bucket DESC
-                    ), open_alerts AS (
-                      SELECT district, count(*) AS open_alerts
-                      FROM alerts WHERE state <> 'resolved'
-                      GROUP BY district
-                    )
-                    SELECT d.district, lit.lit_rate, det.online_rate, heat.warm_share,
-                      coalesce(open_alerts.open_alerts, 0) AS open_alerts
-                    FROM d
-                    LEFT JOIN lit USING (district)
-                    LEFT JOIN det USING (district)
-                    LEFT JOIN heat USING (district)
-                    LEFT JOIN open_alerts USING (district)
-                    ORDER BY d.district
-                    """
+                WITH d AS (
+                  SELECT DISTINCT district FROM rollups_1m
+                  WHERE $__timeFilter(bucket) AND {h.DISTRICT_FILTER}
+                ), lit AS (
+                  SELECT district,
+                    {h.LIT_RATE}
+                  FROM kpi_night_lit_rate WHERE {h.day_range("day")}
+                  GROUP BY district
+                ), det AS (
+                  SELECT DISTINCT ON (district) district, online_rate
+                  FROM kpi_detector_online_rate WHERE {h.hour_range("bucket")}
+                  ORDER BY district, bucket DESC
+                ), heat AS (
+                  SELECT DISTINCT ON (district) district, warm_share
+                  FROM kpi_heating_compliance WHERE {h.hour_range("bucket")}
+                  ORDER BY district, bucket DESC
+                ), open_alerts AS (
+                  SELECT district, count(*) AS open_alerts
+                  FROM alerts WHERE state <> 'resolved'
+                  GROUP BY district
+                )
+                SELECT d.district, lit.lit_rate, det.online_rate, heat.warm_share,
+                  coalesce(open_alerts.open_alerts, 0) AS open_alerts
+                FROM d
+                LEFT JOIN lit USING (district)
+                LEFT JOIN det USING (district)
+                LEFT JOIN heat USING (district)
+                LEFT JOIN open_alerts USING (district)
+                ORDER BY d.district
+                """
             )
         ],
         overrides=[
             h.override("district", displayName=tr("col.district")),
-            _rate_cell("lit_rate", tr("col.lit_rate"), h.steps(h.WARN, (h.LIT_RATE_TARGET, h.OK))),
-            _rate_cell(
-                "online_rate",
-                tr("col.online_rate"),
-                h.steps(h.WARN, (0.95, h.MINOR), (0.99, h.OK)),
-            ),
-            _rate_cell(
-                "warm_share",
-                tr("col.warm_share"),
-                h.steps(h.ACTION, (0.9, h.WARN), (0.98, h.OK)),
-            ),
+            h.rate_cell("lit_rate", tr("col.lit_rate"), h.steps(h.WARN, (h.LIT_RATE_TARGET, h.OK))),
+            h.rate_cell("online_rate", tr("col.online_rate"), kpis.ONLINE_STEPS),
+            h.rate_cell("warm_share", tr("col.warm_share"), kpis.WARM_STEPS),
             h.override(
                 "open_alerts",
                 displayName=tr("col.open_alerts"),
@@ -180,14 +163,3 @@ def build(lang: Lang) -> Dashboard:
         ],
     )
     return b.dashboard(templates=[h.district_var(tr)])
-
-
-def _rate_cell(field: str, name: str, steps: list[dict[str, object]]) -> dict[str, object]:
-    return h.override(
-        field,
-        displayName=name,
-        unit="percentunit",
-        decimals=1,
-        thresholds={"mode": "absolute", "steps": steps},
-        custom__cellOptions={"type": "color-text"},
-    )

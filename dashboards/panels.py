@@ -18,7 +18,7 @@ from dashboards.datasources import POSTGRES
 from dashboards.fields import steps
 from dashboards.geomap import Geomap, MarkersLayer
 from dashboards.resolution import Resolution
-from dashboards.style import NEUTRAL, OK
+from dashboards.style import ACTION, NEUTRAL, OK
 
 
 def stat(
@@ -50,6 +50,22 @@ def stat(
         colorMode=color_mode,
         noValue=no_value,
         extraJson={"fieldConfig": {"defaults": {"color": {"mode": "thresholds"}}}},
+    )
+
+
+def count(
+    title: str, description: str, targets: list[Target], *, alarm: str, **options: Any
+) -> Stat:
+    """A count that should be zero: green at 0, `alarm` from 1 (an ACTION count fills the
+    whole panel), 0 when the query finds no rows."""
+    return stat(
+        title,
+        description,
+        targets,
+        thresholds=steps(OK, (1, alarm)),
+        color_mode="background" if alarm == ACTION else "value",
+        no_value="0",
+        **options,
     )
 
 

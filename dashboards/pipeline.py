@@ -12,12 +12,21 @@ from dashboards.i18n import Lang
 
 SLUG = "pipeline"
 RATE = "$__rate_interval"
+#: Consumer lag (messages): orange from 10k, red from 100k.
+LAG_STEPS = h.steps(h.OK, (10_000, h.WARN), (100_000, h.ACTION))
+#: Latency (seconds): orange from 5 s, red from a minute.
+LATENCY_STEPS = h.steps(h.OK, (5, h.WARN), (60, h.ACTION))
 QUANTILES: tuple[tuple[str, float], ...] = (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))
 
 
 def _quantile(metric: str, q: float, by: str = "") -> str:
     labels = f"le, {by}" if by else "le"
     return f"histogram_quantile({q}, sum by ({labels}) (rate({metric}_bucket[{RATE}])))"
+
+
+def _in_range(metric: str, legend: str, ref_id: str = "A") -> h.PromTarget:
+    """How much counter `metric` grew over the dashboard's whole range (one number)."""
+    return h.prom(f"sum(increase({metric}[$__range]))", legend, ref_id, instant=True)
 
 
 def build(lang: Lang) -> Dashboard:
@@ -32,48 +41,20 @@ def build(lang: Lang) -> Dashboard:
         graph=True,
         thresholds=h.steps(h.INFO),
     )
-    b.stat(
-        "deadletters_range",
-        (6, 5),
-        [
-            h.prom(
-                "sum(increase(cityops_deadletters_total[$__range]))",
-                tr("legend.deadletters"),
-                instant=True,
-            )
-        ],
-        decimals=0,
-        thresholds=h.steps(h.OK, (1, h.WARN)),
-        no_value="0",
-    )
-    b.stat(
-        "errors",
-        (6, 5),
-        [
-            h.prom(
-                "sum(increase(cityops_sink_write_errors_total[$__range]))",
-                tr("legend.sink_errors"),
-                "A",
-                instant=True,
-            ),
-            h.prom(
-                "sum(increase(cityops_notifier_failures_total[$__range]))",
-                tr("legend.notifier_failures"),
-                "B",
-                instant=True,
-            ),
-        ],
-        decimals=0,
-        thresholds=h.steps(h.OK, (1, h.WARN)),
-        no_value="0",
-    )
+    deadletters = [_in_range("cityops_deadletters_total", tr("legend.deadletters"))]
+    b.count("deadletters_range", (6, 5), deadletters, alarm=h.WARN, decimals=0)
+    errors = [
+        _in_range("cityops_sink_write_errors_total", tr("legend.sink_errors")),
+        _in_range("cityops_notifier_failures_total", tr("legend.notifier_failures"), "B"),
+    ]
+    b.count("errors", (6, 5), errors, alarm=h.WARN, decimals=0)
     b.stat(
         "max_lag",
         (6, 5),
         [h.prom("max(cityops_consumer_lag_messages)", tr("legend.lag"))],
         decimals=0,
         graph=True,
-        thresholds=h.steps(h.OK, (10_000, h.WARN), (100_000, h.ACTION)),
+        thresholds=LAG_STEPS,
         no_value="0",
     )
     b.timeseries(
@@ -122,7 +103,7 @@ def build(lang: Lang) -> Dashboard:
             for (name, q), ref_id in zip(QUANTILES, "ABC", strict=True)
         ],
         unit="s",
-        thresholds=h.steps(h.OK, (5, h.WARN), (60, h.ACTION)),
+        thresholds=LATENCY_STEPS,
         threshold_style="line",
         resolution=h.SCRAPES,
     )
@@ -136,7 +117,7 @@ def build(lang: Lang) -> Dashboard:
             )
         ],
         unit="s",
-        thresholds=h.steps(h.OK, (5, h.WARN), (60, h.ACTION)),
+        thresholds=LATENCY_STEPS,
         threshold_style="line",
         resolution=h.SCRAPES,
     )
@@ -168,7 +149,7 @@ def build(lang: Lang) -> Dashboard:
             )
         ],
         unit="short",
-        thresholds=h.steps(h.OK, (10_000, h.WARN), (100_000, h.ACTION)),
+        thresholds=LAG_STEPS,
         threshold_style="line",
         resolution=h.SCRAPES,
     )

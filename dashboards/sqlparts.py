@@ -11,6 +11,36 @@ TIME_TO = "$__timeTo()::timestamptz"
 TIME_FROM = "$__timeFrom()::timestamptz"
 
 
+#: The night lit rate of streetlight roll-ups (lit over expected lit), as `lit_rate`.
+LIT_RATE = "sum(lights_lit)::float8 / NULLIF(sum(lights_expected_lit), 0) AS lit_rate"
+
+
+def rollup_series(feed: str, value: str, *, by_district: bool = False, where: str = "") -> str:
+    """`value` (`<expression> AS <name>`) of `feed`'s minute roll-ups per time bucket over
+    the dashboard's range and districts; one series per district with `by_district`;
+    `where`: a further condition on the roll-up rows."""
+    metric = " district AS metric," if by_district else ""
+    rows = f"feed = '{feed}' AND {where}\n  AND " if where else f"feed = '{feed}' AND "
+    return f"""
+        SELECT $__timeGroupAlias(bucket, $__interval),{metric}
+          {value}
+        FROM rollups_1m
+        WHERE {rows}$__timeFilter(bucket) AND {DISTRICT_FILTER}
+        GROUP BY {"1, 2" if by_district else "1"}
+        ORDER BY 1
+        """
+
+
+def kpi_series(view: str, column: str) -> str:
+    """`column` of an hourly KPI view, one series per district, over the dashboard's range."""
+    return f"""
+        SELECT bucket AS "time", district AS metric, {column}
+        FROM {view}
+        WHERE {hour_range("bucket")} AND {DISTRICT_FILTER}
+        ORDER BY 1
+        """
+
+
 def district_filter(alias: str = "") -> str:
     """`district IN ($district)`, optionally qualified with a table alias."""
     return f"{alias}.{DISTRICT_FILTER}" if alias else DISTRICT_FILTER

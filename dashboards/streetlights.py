@@ -5,7 +5,7 @@ from __future__ import annotations
 from grafanalib.core import Dashboard
 
 from dashboards import helpers as h
-from dashboards.alert_overlays import alert_annotation, open_alerts_table
+from dashboards.alert_overlays import alert_annotation, alert_columns, open_alerts_table
 from dashboards.geomap import SQUARE, MarkersLayer
 from dashboards.i18n import Lang
 
@@ -13,6 +13,19 @@ SLUG = "streetlights"
 
 #: Each status message stands for its 5-minute reporting interval (DESIGN.md).
 REPORT_INTERVAL_S = 300
+ENERGY = f"sum(power_w_sum) * {REPORT_INTERVAL_S} / 3600000.0 AS energy_kwh"
+#: Roll-ups with lights expected lit: the lit rate is judged only at night.
+LIT = "lights_expected_lit > 0"
+DARK = "streetlight.dark"
+OUTAGE = "streetlight.circuit_outage"
+
+
+def _open_count(rule: str, alias: str) -> str:
+    return f"""
+        SELECT count(*) AS {alias} FROM alerts
+        WHERE rule = '{rule}' AND state <> 'resolved'
+          AND {h.DISTRICT_FILTER}
+        """
 
 
 def _open_alerts(rule: str) -> str:
@@ -33,67 +46,25 @@ def build(lang: Lang) -> Dashboard:
     b.stat(
         "lit_now",
         (6, 5),
-        [
-            h.sql_series(
-                f"""
-                    SELECT $__timeGroupAlias(bucket, $__interval),
-                      sum(lights_lit)::float8 / NULLIF(sum(lights_expected_lit), 0) AS lit_rate
-                    FROM rollups_1m
-                    WHERE feed = 'streetlight' AND lights_expected_lit > 0
-                      AND $__timeFilter(bucket) AND {h.DISTRICT_FILTER}
-                    GROUP BY 1
-                    ORDER BY 1
-                    """,
-                expects_rows=False,
-            )
-        ],
+        [h.sql_series(h.rollup_series("streetlight", h.LIT_RATE, where=LIT), expects_rows=False)],
         unit="percentunit",
         decimals=2,
         graph=True,
         thresholds=lit_steps,
     )
-    b.stat(
-        "dark_count",
-        (6, 5),
-        [
-            h.sql(
-                f"""
-                    SELECT count(*) AS dark_lights FROM alerts
-                    WHERE rule = 'streetlight.dark' AND state <> 'resolved'
-                      AND {h.DISTRICT_FILTER}
-                    """
-            )
-        ],
-        thresholds=h.steps(h.OK, (1, h.MINOR)),
-        no_value="0",
-    )
-    b.stat(
-        "outage_count",
-        (6, 5),
-        [
-            h.sql(
-                f"""
-                    SELECT count(*) AS circuit_outages FROM alerts
-                    WHERE rule = 'streetlight.circuit_outage' AND state <> 'resolved'
-                      AND {h.DISTRICT_FILTER}
-                    """
-            )
-        ],
-        thresholds=h.steps(h.OK, (1, h.ACTION)),
-        color_mode="background",
-        no_value="0",
-    )
+    b.count("dark_count", (6, 5), [h.sql(_open_count(DARK, "dark_lights"))], alarm=h.MINOR)
+    b.count("outage_count", (6, 5), [h.sql(_open_count(OUTAGE, "circuit_outages"))], alarm=h.ACTION)
     b.stat(
         "energy_total",
         (6, 5),
         [
             h.sql(
                 f"""
-                    SELECT coalesce(sum(power_w_sum), 0) * {REPORT_INTERVAL_S} / 3600000.0
-                      AS energy_kwh
-                    FROM rollups_1m
-                    WHERE feed = 'streetlight' AND $__timeFilter(bucket) AND {h.DISTRICT_FILTER}
-                    """
+                SELECT coalesce(sum(power_w_sum), 0) * {REPORT_INTERVAL_S} / 3600000.0
+                  AS energy_kwh
+                FROM rollups_1m
+                WHERE feed = 'streetlight' AND $__timeFilter(bucket) AND {h.DISTRICT_FILTER}
+                """
             )
         ],
         unit="kwatth",
@@ -105,15 +76,7 @@ def build(lang: Lang) -> Dashboard:
         (12, 10),
         [
             h.sql_series(
-                f"""
-                    SELECT $__timeGroupAlias(bucket, $__interval), district AS metric,
-                      sum(lights_lit)::float8 / NULLIF(sum(lights_expected_lit), 0) AS lit_rate
-                    FROM rollups_1m
-                    WHERE feed = 'streetlight' AND lights_expected_lit > 0
-                      AND $__timeFilter(bucket) AND {h.DISTRICT_FILTER}
-                    GROUP BY 1, 2
-                    ORDER BY 1
-                    """,
+                h.rollup_series("streetlight", h.LIT_RATE, by_district=True, where=LIT),
                 expects_rows=False,
             )
         ],
@@ -130,13 +93,13 @@ def build(lang: Lang) -> Dashboard:
         [
             h.sql(
                 f"""
-                    SELECT district,
-                      sum(lights_lit)::float8 / NULLIF(sum(lights_expected_lit), 0) AS lit_rate
-                    FROM kpi_night_lit_rate
-                    WHERE {h.day_range("day")} AND {h.DISTRICT_FILTER}
-                    GROUP BY district
-                    ORDER BY district
-                    """,
+                SELECT district,
+                  {h.LIT_RATE}
+                FROM kpi_night_lit_rate
+                WHERE {h.day_range("day")} AND {h.DISTRICT_FILTER}
+                GROUP BY district
+                ORDER BY district
+                """,
                 expects_rows=False,
             )
         ],
@@ -151,8 +114,8 @@ def build(lang: Lang) -> Dashboard:
         "map",
         (14, 14),
         [
-            h.sql(_open_alerts("streetlight.dark"), "A", expects_rows=False),
-            h.sql(_open_alerts("streetlight.circuit_outage"), "B", expects_rows=False),
+            h.sql(_open_alerts(DARK), "A", expects_rows=False),
+            h.sql(_open_alerts(OUTAGE), "B", expects_rows=False),
         ],
         [
             MarkersLayer(
@@ -171,32 +134,12 @@ def build(lang: Lang) -> Dashboard:
             ),
         ],
         mappings=h.severity_mappings(tr),
-        overrides=h.display_names(
-            {
-                "rule": tr("col.rule"),
-                "severity": tr("col.severity"),
-                "entity_id": tr("col.entity"),
-                "district": tr("col.district"),
-                "started_at": tr("col.started_at"),
-                "summary": tr("col.summary"),
-            }
-        ),
+        overrides=alert_columns(tr, state=False),
     )
     b.timeseries(
         "energy",
         (10, 14),
-        [
-            h.sql_series(
-                f"""
-                    SELECT $__timeGroupAlias(bucket, $__interval), district AS metric,
-                      sum(power_w_sum) * {REPORT_INTERVAL_S} / 3600000.0 AS energy_kwh
-                    FROM rollups_1m
-                    WHERE feed = 'streetlight' AND $__timeFilter(bucket) AND {h.DISTRICT_FILTER}
-                    GROUP BY 1, 2
-                    ORDER BY 1
-                    """
-            )
-        ],
+        [h.sql_series(h.rollup_series("streetlight", ENERGY, by_district=True))],
         unit="kwatth",
         bars=True,
         stacked=True,
