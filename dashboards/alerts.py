@@ -104,8 +104,7 @@ def build(lang: Lang) -> Dashboard:
         ],
         unit="percentunit",
         thresholds=h.steps(h.WARN, (0.95, h.MINOR), (0.99, h.OK)),
-        threshold_line=True,
-        color_by_threshold=True,
+        judged=True,
         overrides=h.display_names({"closure_rate": tr("col.closure_rate")}),
     )
     b.table(

@@ -15,16 +15,16 @@ WARM_STEPS = h.steps(h.ACTION, (0.9, h.WARN), (0.98, h.OK))
 ONLINE_STEPS = h.steps(h.WARN, (0.95, h.MINOR), (0.99, h.OK))
 
 
-def _hourly_ratio(
-    tr: Tr,
-    key: str,
-    view: str,
-    numerator: str,
-    denominator: str,
-    alias: str,
-    thresholds: list[dict[str, Any]],
-) -> Stat:
-    """sum(numerator) / sum(denominator) per hour from an hourly KPI view."""
+#: Hourly shares, by the name the share has in its KPI view: (view, numerator, denominator).
+SHARES = {
+    "online_rate": ("kpi_detector_online_rate", "detectors_online", "detectors_known"),
+    "warm_share": ("kpi_heating_compliance", "stations_warm", "stations_reporting"),
+}
+
+
+def _hourly_share(tr: Tr, key: str, alias: str, thresholds: list[dict[str, Any]]) -> Stat:
+    """sum(numerator) / sum(denominator) per hour from the hourly KPI view of `alias`."""
+    view, numerator, denominator = SHARES[alias]
     return h.stat(
         tr(f"{key}.title"),
         tr(f"{key}.description"),
@@ -50,25 +50,9 @@ def _hourly_ratio(
 
 def detector_online_rate(tr: Tr, key: str) -> Stat:
     """Share of known detectors online, hourly, from `kpi_detector_online_rate`."""
-    return _hourly_ratio(
-        tr,
-        key,
-        "kpi_detector_online_rate",
-        "detectors_online",
-        "detectors_known",
-        "online_rate",
-        ONLINE_STEPS,
-    )
+    return _hourly_share(tr, key, "online_rate", ONLINE_STEPS)
 
 
 def heating_compliance(tr: Tr, key: str) -> Stat:
     """Share of stations with indoor >= 18 °C, hourly, from `kpi_heating_compliance`."""
-    return _hourly_ratio(
-        tr,
-        key,
-        "kpi_heating_compliance",
-        "stations_warm",
-        "stations_reporting",
-        "warm_share",
-        WARM_STEPS,
-    )
+    return _hourly_share(tr, key, "warm_share", WARM_STEPS)

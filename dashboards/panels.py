@@ -21,6 +21,21 @@ from dashboards.resolution import Resolution
 from dashboards.style import ACTION, NEUTRAL, OK
 
 
+def _shared(
+    title: str, description: str, targets: list[Target], datasource: Any = None
+) -> dict[str, Any]:
+    """What every panel states: its texts, its queries and their datasource (by default
+    the first query's)."""
+    if datasource is None:
+        datasource = targets[0].to_json_data()["datasource"]
+    return {
+        "title": title,
+        "description": description,
+        "dataSource": datasource,
+        "targets": targets,
+    }
+
+
 def stat(
     title: str,
     description: str,
@@ -35,12 +50,8 @@ def stat(
     color_mode: str = "value",
     no_value: str = "-",
 ) -> Stat:
-    datasource = targets[0].to_json_data()["datasource"]
     return Stat(
-        title=title,
-        description=description,
-        dataSource=datasource,
-        targets=targets,
+        **_shared(title, description, targets),
         format=unit,
         decimals=decimals,
         thresholds=thresholds or steps(OK),
@@ -88,7 +99,6 @@ def timeseries(
 ) -> TimeSeries:
     """`resolution` has no default: each panel says how fine its points are
     (`dashboards/resolution.py`), rather than inheriting grafanalib's 100."""
-    datasource = targets[0].to_json_data()["datasource"]
     custom: dict[str, Any] = {}
     if soft_min is not None:
         custom["axisSoftMin"] = soft_min
@@ -98,10 +108,7 @@ def timeseries(
     if color:
         defaults["color"] = color
     return TimeSeries(
-        title=title,
-        description=description,
-        dataSource=datasource,
-        targets=targets,
+        **_shared(title, description, targets),
         unit=unit,
         thresholds=thresholds or steps(OK),
         thresholdsStyleMode=threshold_style,
@@ -144,10 +151,7 @@ def table(
         "options": {"cellHeight": "sm", "footer": {"show": False}},
     }
     return Table(
-        title=title,
-        description=description,
-        dataSource=POSTGRES,
-        targets=targets,
+        **_shared(title, description, targets, POSTGRES),
         overrides=overrides or [],
         filterable=True,
         thresholds=thresholds or steps(NEUTRAL),
@@ -168,23 +172,20 @@ def barchart(
     *,
     unit: str,
     thresholds: list[dict[str, Any]] | None = None,
-    threshold_line: bool = False,
-    color_by_threshold: bool = False,
+    judged: bool = False,
     overrides: list[dict[str, Any]] | None = None,
     horizontal: bool = True,
     soft_min: float | None = None,
 ) -> BarChart:
-    custom: dict[str, Any] = {"thresholdsStyle": {"mode": "line" if threshold_line else "off"}}
+    """`judged`: the bars coloured by the thresholds, drawn as a line across them."""
+    custom: dict[str, Any] = {"thresholdsStyle": {"mode": "line" if judged else "off"}}
     if soft_min is not None:
         custom["axisSoftMin"] = soft_min
     return BarChart(
-        title=title,
-        description=description,
-        dataSource=POSTGRES,
-        targets=targets,
+        **_shared(title, description, targets, POSTGRES),
         orientation="horizontal" if horizontal else "vertical",
         showValue="auto",
-        colorMode="thresholds" if color_by_threshold else "palette-classic",
+        colorMode="thresholds" if judged else "palette-classic",
         thresholdSteps=thresholds or steps(OK),
         overrides=overrides or [],
         legendDisplayMode="list",
@@ -203,10 +204,7 @@ def geomap(
     zoom: float = 11.0,
 ) -> Geomap:
     return Geomap(  # type: ignore[call-arg]
-        title=title,
-        description=description,
-        dataSource=POSTGRES,
-        targets=targets,
+        **_shared(title, description, targets, POSTGRES),
         layers=layers,
         mappings=mappings or [],
         overrides=overrides or [],

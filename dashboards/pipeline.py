@@ -5,10 +5,12 @@ Metric names come from `cityops/base/metrics.py`.
 
 from __future__ import annotations
 
-from grafanalib.core import Dashboard
+from typing import Any
+
+from grafanalib.core import Dashboard, Target
 
 from dashboards import helpers as h
-from dashboards.i18n import Lang
+from dashboards.i18n import Lang, Tr
 
 SLUG = "pipeline"
 RATE = "$__rate_interval"
@@ -24,6 +26,14 @@ def _quantile(metric: str, q: float, by: str = "") -> str:
     return f"histogram_quantile({q}, sum by ({labels}) (rate({metric}_bucket[{RATE}])))"
 
 
+def _quantiles(tr: Tr, metric: str, count: int) -> list[Target]:
+    """The first `count` of p50, p95, p99 of histogram `metric`, one series each."""
+    return [
+        h.prom(_quantile(metric, q), tr(f"legend.{name}"), ref_id)
+        for (name, q), ref_id in zip(QUANTILES[:count], "ABC"[:count], strict=True)
+    ]
+
+
 def _in_range(metric: str, legend: str, ref_id: str = "A") -> h.PromTarget:
     """How much counter `metric` grew over the dashboard's whole range (one number)."""
     return h.prom(f"sum(increase({metric}[$__range]))", legend, ref_id, instant=True)
@@ -32,6 +42,15 @@ def _in_range(metric: str, legend: str, ref_id: str = "A") -> h.PromTarget:
 def build(lang: Lang) -> Dashboard:
     b = h.Board(SLUG, lang)
     tr = b.tr
+
+    def wide(key: str, targets: list[Target], **options: Any) -> None:
+        """The pipeline's time series: half a row each, at Prometheus' scrape resolution."""
+        b.timeseries(key, (12, 9), targets, resolution=h.SCRAPES, **options)
+
+    def seconds(key: str, targets: list[Target], limits: list[dict[str, Any]]) -> None:
+        """Durations against their limits, drawn as lines."""
+        wide(key, targets, unit="s", thresholds=limits, threshold_style="line")
+
     b.stat(
         "events_total",
         (6, 5),
@@ -57,14 +76,11 @@ def build(lang: Lang) -> Dashboard:
         thresholds=LAG_STEPS,
         no_value="0",
     )
-    b.timeseries(
+
+    wide(
         "events",
-        (12, 9),
         [
-            h.prom(
-                f"sum by (topic) (rate(cityops_events_in_total[{RATE}]))",
-                "{{topic}}",
-            ),
+            h.prom(f"sum by (topic) (rate(cityops_events_in_total[{RATE}]))", "{{topic}}"),
             h.prom(
                 f"sum(rate(cityops_simulator_events_sent_total[{RATE}]))",
                 tr("legend.simulator_sent"),
@@ -73,11 +89,9 @@ def build(lang: Lang) -> Dashboard:
         ],
         unit="cps",
         stacked=False,
-        resolution=h.SCRAPES,
     )
-    b.timeseries(
+    wide(
         "deadletters",
-        (12, 9),
         [
             h.prom(
                 f"sum by (topic, reason) (rate(cityops_deadletters_total[{RATE}]))",
@@ -89,46 +103,14 @@ def build(lang: Lang) -> Dashboard:
         stacked=True,
         thresholds=h.steps(h.WARN),
         color={"mode": "palette-classic"},
-        resolution=h.SCRAPES,
     )
-    b.timeseries(
-        "latency",
-        (12, 9),
-        [
-            h.prom(
-                _quantile("cityops_processing_latency_seconds", q),
-                tr(f"legend.{name}"),
-                ref_id,
-            )
-            for (name, q), ref_id in zip(QUANTILES, "ABC", strict=True)
-        ],
-        unit="s",
-        thresholds=LATENCY_STEPS,
-        threshold_style="line",
-        resolution=h.SCRAPES,
-    )
-    b.timeseries(
-        "e2e",
-        (12, 9),
-        [
-            h.prom(
-                _quantile("cityops_end_to_end_latency_seconds", 0.95, "table"),
-                "{{table}} " + tr("legend.p95"),
-            )
-        ],
-        unit="s",
-        thresholds=LATENCY_STEPS,
-        threshold_style="line",
-        resolution=h.SCRAPES,
-    )
-    b.timeseries(
+    seconds("latency", _quantiles(tr, "cityops_processing_latency_seconds", 3), LATENCY_STEPS)
+    e2e = _quantile("cityops_end_to_end_latency_seconds", 0.95, "table")
+    seconds("e2e", [h.prom(e2e, "{{table}} " + tr("legend.p95"))], LATENCY_STEPS)
+    wide(
         "sink_rows",
-        (12, 9),
         [
-            h.prom(
-                f"sum by (table) (rate(cityops_sink_rows_total[{RATE}]))",
-                "{{table}}",
-            ),
+            h.prom(f"sum by (table) (rate(cityops_sink_rows_total[{RATE}]))", "{{table}}"),
             h.prom(
                 f"sum by (topic) (rate(cityops_sink_rows_skipped_total[{RATE}]))",
                 tr("legend.skipped") + " {{topic}}",
@@ -137,41 +119,13 @@ def build(lang: Lang) -> Dashboard:
         ],
         unit="wps",
         stacked=False,
-        resolution=h.SCRAPES,
     )
-    b.timeseries(
-        "lag",
-        (12, 9),
-        [
-            h.prom(
-                "sum by (group, topic) (cityops_consumer_lag_messages)",
-                "{{group}} / {{topic}}",
-            )
-        ],
-        unit="short",
-        thresholds=LAG_STEPS,
-        threshold_style="line",
-        resolution=h.SCRAPES,
-    )
-    b.timeseries(
-        "batch",
-        (12, 9),
-        [
-            h.prom(
-                _quantile("cityops_sink_batch_duration_seconds", q),
-                tr(f"legend.{name}"),
-                ref_id,
-            )
-            for (name, q), ref_id in zip(QUANTILES[:2], "AB", strict=True)
-        ],
-        unit="s",
-        thresholds=h.steps(h.OK, (1, h.WARN)),
-        threshold_style="line",
-        resolution=h.SCRAPES,
-    )
-    b.timeseries(
+    lag = h.prom("sum by (group, topic) (cityops_consumer_lag_messages)", "{{group}} / {{topic}}")
+    wide("lag", [lag], unit="short", thresholds=LAG_STEPS, threshold_style="line")
+    batch = _quantiles(tr, "cityops_sink_batch_duration_seconds", 2)
+    seconds("batch", batch, h.steps(h.OK, (1, h.WARN)))
+    wide(
         "alerts",
-        (12, 9),
         [
             h.prom(
                 f'sum by (severity) (rate(cityops_alerts_total{{state="firing"}}[{RATE}])) * 60',
@@ -184,6 +138,5 @@ def build(lang: Lang) -> Dashboard:
             ),
         ],
         unit="short",
-        resolution=h.SCRAPES,
     )
     return b.dashboard(time_from="now-1h", refresh="30s")

@@ -105,8 +105,7 @@ def build(lang: Lang) -> Dashboard:
         ],
         unit="percentunit",
         thresholds=lit_steps,
-        threshold_line=True,
-        color_by_threshold=True,
+        judged=True,
         soft_min=0.9,
         overrides=h.display_names({"lit_rate": tr("col.lit_rate")}),
     )
