@@ -5,17 +5,21 @@ pure). A firing or acknowledged alert is re-sent every `resend_interval_s` (like
 Prometheus does) and ends at now + `firing_ttl`, so Alertmanager keeps it exactly
 as long as the notifier does.
 
-Delivery: offsets are committed only after Alertmanager accepted (2xx) every
-alert of the batch; while it is down or slow the notifier retries with
+The consume loop is the shared one (`cityops.base.kafka_loop`, the worker's and
+the sink's): `Notifier` is its handler. A fetched batch becomes payloads
+(`process`), and a checkpoint follows at once (`checkpoint_due`): the checkpoint
+pushes them, and the loop commits the offsets only after Alertmanager accepted
+(2xx) every alert of the batch; while it is down or slow the notifier retries with
 exponential backoff and consumes nothing more, so nothing is lost. After an
 outage (Alertmanager keeps alerts in memory only) the whole firing set is
 re-sent. A batch rejected with 4xx is split, and only the alerts Alertmanager
 refuses one by one are dropped (logged and counted), so one bad alert cannot
 wedge the pipeline.
 
-The firing set is rebuilt on start: for every partition it is assigned, the
-notifier reads alerts.v1 from the beginning up to its committed offset without
-pushing, then re-sends what is still firing.
+The firing set is rebuilt on assignment (the loop's `Handler.assigned` hook):
+for every partition it owns, the notifier reads alerts.v1 from the beginning up
+to the committed offset without pushing (the loop's group-less reader, before
+any record of the partition is handed over), then re-sends what is still firing.
 
 The pure parts (Alert -> payload in `sinks.alert_payload`, the firing-set
 bookkeeping in `sinks.firing`) are tested without I/O; this module is the I/O.
@@ -24,21 +28,30 @@ bookkeeping in `sinks.firing`) are tested without I/O; this module is the I/O.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
 import aiohttp
 import orjson
-from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.errors import CommitFailedError, KafkaError
+from aiokafka import TopicPartition
 from prometheus_client import CollectorRegistry
 
 from cityops.base.clock import Clock, utc_now
+from cityops.base.kafka_loop import (
+    Abandon,
+    Assignment,
+    Backoff,
+    Batch,
+    ConsumeLoop,
+    Handler,
+    LoopConfig,
+    Out,
+)
+from cityops.base.kafka_reader import PartitionReader
 from cityops.base.metrics import LagMetrics, NotifierMetrics, consumer_lag, serve, stop_serving
 from cityops.base.settings import ConfigurationError, Settings
 from sinks.alert_payload import AckLinks, Payload, alert_payloads, change_payloads, decode_alert
@@ -47,6 +60,8 @@ from streams import topics
 from streams.acklink import check_secret
 
 log = logging.getLogger(__name__)
+
+LAG_INTERVAL_S = 5.0
 
 # --------------------------------------------------------------------------- configuration
 
@@ -118,54 +133,27 @@ class _Retryable(Exception):
     """Alertmanager answered 5xx / 429, or could not be reached."""
 
 
-class _Replay(ConsumerRebalanceListener):
-    """On assignment, read each partition from the start up to the committed offset."""
-
-    def __init__(self, consumer: AIOKafkaConsumer, firing: FiringSet) -> None:
-        self.consumer = consumer
-        self.firing = firing
-        self.until: dict[TopicPartition, int] = {}
-        self.resync = False
-
-    async def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
-        dropped = self.firing.drop_partitions((tp.topic, tp.partition) for tp in revoked)
-        for tp in revoked:
-            self.until.pop(tp, None)
-        if dropped:
-            log.info("notifier: handed over %d firing alerts with revoked partitions", dropped)
-
-    async def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
-        for tp in assigned:
-            committed = await self.consumer.committed(tp)
-            if committed:
-                self.until[tp] = committed
-                # Offset 0; below the log start (retention), auto_offset_reset=earliest applies.
-                self.consumer.seek(tp, 0)
-                self.resync = True
-
-
-class Notifier:
-    """The consume -> push -> commit loop; see the module docstring."""
+class Notifier(Handler):
+    """The notifier's side of the shared consume loop; see the module docstring."""
 
     def __init__(
         self,
         config: NotifierConfig,
-        consumer: AIOKafkaConsumer,
         session: aiohttp.ClientSession,
         metrics: NotifierMetrics,
-        lag: LagMetrics,
         stop: asyncio.Event,
         clock: Clock = utc_now,
     ) -> None:
         self.config = config
-        self.consumer = consumer
         self.session = session
         self.metrics = metrics
-        self.lag = lag
         self.stop = stop
         self.clock = clock
         self.firing = FiringSet()
-        self.replay = _Replay(consumer, self.firing)
+        self.pending: list[Payload] = []  # of the batch in hand, not yet accepted
+        self.states: dict[str, int] = {}  # its events by state (counted once accepted)
+        self.consumed = False  # records handed over since the last checkpoint
+        self.resync = False  # the firing set was rebuilt: re-send all of it
         self._next_resend = time.monotonic() + config.resend_interval_s
 
     # -- pushing -----------------------------------------------------------
@@ -193,12 +181,6 @@ class Notifier:
             raise _Retryable(f"HTTP {status}: {body[:200]}")
         raise _Rejected(f"HTTP {status}: {body[:500]}")
 
-    async def _sleep(self, seconds: float) -> bool:
-        """Wait `seconds`; True when stop was requested meanwhile."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.stop.wait(), timeout=seconds)
-        return self.stop.is_set()
-
     async def push(self, payloads: list[Payload]) -> tuple[bool, bool]:
         """Push until Alertmanager accepted everything (or refused single alerts).
 
@@ -213,7 +195,7 @@ class Notifier:
         return True, had_failures
 
     async def _push_chunk(self, payloads: list[Payload]) -> tuple[bool, bool]:
-        delay = self.config.backoff_initial_s
+        backoff = Backoff(self.stop, self.config.backoff_initial_s, self.config.backoff_max_s)
         had_failures = False
         while True:
             try:
@@ -222,10 +204,9 @@ class Notifier:
             except _Retryable as exc:
                 had_failures = True
                 self.metrics.failures.inc()
-                log.warning("Alertmanager push failed (%s); retrying in %.1f s", exc, delay)
-                if await self._sleep(delay):
+                log.warning("Alertmanager push failed (%s); retrying in %.1f s", exc, backoff.delay)
+                if await backoff.wait():
                     return False, had_failures
-                delay = min(delay * 2, self.config.backoff_max_s)
             except _Rejected as exc:
                 if len(payloads) == 1:
                     self.metrics.alerts_rejected.inc()
@@ -263,75 +244,86 @@ class Notifier:
             self.metrics.alerts_resent.inc(len(payloads))
         return done
 
-    # -- consuming ---------------------------------------------------------
+    # -- the loop's calls ---------------------------------------------------
 
-    async def step(self) -> bool:
-        """One poll -> push -> commit round; False when the loop must end (stopped)."""
-        batch = await self.consumer.getmany(
-            timeout_ms=int(self.config.poll_timeout_s * 1000), max_records=self.config.batch_size
+    async def assigned(self, assignment: Assignment) -> None:
+        """Rebuild the firing set of the owned partitions: alerts.v1 from the
+        beginning up to the committed offset, applied without pushing (pushed
+        before); a range below the log start (retention) reads from the start."""
+        committed = await assignment.committed()
+        ranges = {tp: (0, offset) for tp, offset in committed.items() if offset}
+        if not ranges:
+            return
+        read = 0
+        async for data in assignment.read_ranges(ranges):
+            for tp, records in data.items():
+                read += len(records)
+                for record in records:
+                    alert = decode_alert(record.value)
+                    if alert is not None:
+                        self.firing.apply(alert, (tp.topic, tp.partition))
+        self.resync = True
+        log.info(
+            "notifier: firing set rebuilt from %d alerts.v1 events of %d partitions: %d firing",
+            read,
+            len(ranges),
+            len(self.firing),
         )
+
+    def revoked(self, partitions: Sequence[TopicPartition]) -> None:
+        dropped = self.firing.drop_partitions((tp.topic, tp.partition) for tp in partitions)
+        if dropped:
+            log.info("notifier: handed over %d firing alerts with revoked partitions", dropped)
+
+    def process(self, batch: Batch) -> list[Out]:
         links = self._links()
-        payloads: list[Payload] = []
-        states: dict[str, int] = {}
-        offsets: dict[TopicPartition, int] = {}
         for tp, messages in batch.items():
-            until = self.replay.until.get(tp, -1)
+            self.consumed = self.consumed or bool(messages)
             for message in messages:
-                offsets[tp] = message.offset + 1
                 alert = decode_alert(message.value)
                 if alert is None:
-                    if message.offset >= until:
-                        self.metrics.events_invalid.inc()
-                        log.warning("skipping invalid alert at %s@%d", tp, message.offset)
+                    self.metrics.events_invalid.inc()
+                    log.warning("skipping invalid alert at %s@%d", tp, message.offset)
                     continue
                 change = self.firing.apply(alert, (tp.topic, tp.partition))
-                if message.offset < until:
-                    continue  # rebuilding the firing set: already pushed before
                 if change.stale:
                     self.metrics.events_stale.inc()
                     continue
-                payloads.extend(change_payloads(change, **links))
-                states[alert.state] = states.get(alert.state, 0) + 1
-            if tp in self.replay.until and offsets.get(tp, 0) >= until:
-                del self.replay.until[tp]
+                self.pending.extend(change_payloads(change, **links))
+                self.states[alert.state] = self.states.get(alert.state, 0) + 1
+        return []
+
+    def checkpoint_due(self) -> bool:
+        # Every batch is pushed and committed at once, like a re-send that is due.
+        return self.consumed or self.resync or time.monotonic() >= self._next_resend
+
+    def poll_limits(self, timeout_s: float, max_records: int) -> tuple[float, int]:
+        return self.config.poll_timeout_s, max_records
+
+    async def checkpoint(self) -> list[Out]:
+        """Push the batch in hand until Alertmanager took it (the loop commits its
+        offsets after); then re-send the firing set if rebuilt, after an outage, or
+        every `resend_interval_s`."""
         resync = False
-        if payloads:
-            done, resync = await self.push(payloads)
+        if self.pending:
+            done, resync = await self.push(self.pending)
             if not done:
-                return False  # stopped before Alertmanager took them: no commit
-            for state, count in states.items():
+                raise Abandon("stopped before Alertmanager took the batch")
+            for state, count in self.states.items():
                 self.metrics.alerts_pushed.labels(state=state).inc(count)
-        # Never commit a partition that is still being rebuilt: its offsets are
-        # below the committed one, and a crash mid-rebuild would then re-push
-        # long-resolved history (review finding, 2026-11-22).
-        offsets = {tp: o for tp, o in offsets.items() if tp not in self.replay.until}
-        if offsets:
-            try:
-                await self.consumer.commit(offsets)
-            except (CommitFailedError, KafkaError) as exc:
-                # A rebalance happened meanwhile: the new owner re-reads and re-sends (harmless).
-                log.warning("offset commit failed (%s); those alerts will be re-sent", exc)
+        self.pending, self.states, self.consumed = [], {}, False
         self._update_gauges()
-        if self.replay.resync and not self.replay.until:
-            self.replay.resync = False
+        if self.resync:
+            self.resync = False
             resync = True
         if resync or time.monotonic() >= self._next_resend:
-            return await self.resend_firing()
-        return True
+            await self.resend_firing()  # stopped first: the next owner re-sends
+        return []
 
     def _update_gauges(self) -> None:
         counts = self.firing.by_severity()
         for severity in ("critical", "major", "minor", "warning", "info"):
             self.metrics.firing.labels(severity=severity).set(counts.get(severity, 0))
-
-    async def run(self) -> None:
-        last_lag = 0.0
-        while not self.stop.is_set():
-            if not await self.step():
-                break
-            if time.monotonic() - last_lag >= 5.0:
-                last_lag = time.monotonic()
-                self.lag.set(self.config.group, await consumer_lag(self.consumer))
 
 
 async def run_notifier(
@@ -358,28 +350,42 @@ async def run_notifier(
     served = serve(registry, settings.metrics_port_notifier, metrics_host)
     own_session = session is None
     http = session or aiohttp.ClientSession()
-    rebalance_ms = int(settings.broker_rebalance_timeout_s * 1000)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap,
-        group_id=config.group,
-        client_id=config.group,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        # Pushing blocks while Alertmanager is down: stay in the group meanwhile.
-        max_poll_interval_ms=3_600_000,
-        rebalance_timeout_ms=max(rebalance_ms, 1000),
-        session_timeout_ms=max(10_000, rebalance_ms),
+    rebalance_s = settings.broker_rebalance_timeout_s
+    reader = PartitionReader(settings.kafka_bootstrap)  # the firing set's rebuild
+    loop = ConsumeLoop(
+        LoopConfig(
+            bootstrap=settings.kafka_bootstrap,
+            group_id=config.group,
+            client_id=config.group,
+            topics=(config.topic,),
+            batch_max=config.batch_size,
+            session_timeout_s=max(10.0, rebalance_s),
+            rebalance_timeout_s=max(rebalance_s, 1.0),
+            # Pushing blocks while Alertmanager is down: stay in the group meanwhile.
+            max_poll_interval_s=3600.0,
+            produce=False,
+        ),
+        Notifier(config, http, metrics, stop, clock),
+        stop,
+        reader,
     )
-    notifier = Notifier(config, consumer, http, metrics, lag, stop, clock)
-    consumer.subscribe([config.topic], listener=notifier.replay)
+    last_lag = 0.0
+
+    async def between_batches() -> None:
+        nonlocal last_lag
+        if time.monotonic() - last_lag >= LAG_INTERVAL_S:
+            last_lag = time.monotonic()
+            lag.set(config.group, await consumer_lag(loop.consumer))
+
     try:
-        await consumer.start()
+        await reader.start()
         log.info(
             "notifier: %s -> %s (group %s)", config.topic, config.alertmanager_url, config.group
         )
-        await notifier.run()
+        await loop.run(on_idle=between_batches)
     finally:
-        await consumer.stop()
+        await loop.close()  # already closed by `run`, unless the reader did not start
+        await reader.stop()
         if own_session:
             await http.close()
         stop_serving(served)

@@ -28,7 +28,7 @@ from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 
 from cityops.base.kafka_admin import ensure_topics
-from cityops.base.kafka_loop import Abandon, ConsumeLoop, Handler, LoopConfig, Out
+from cityops.base.kafka_loop import Abandon, Backoff, ConsumeLoop, Handler, LoopConfig, Out
 from cityops.base.metrics import SinkMetrics, serve
 from cityops.base.settings import ConfigurationError, Settings
 from sinks.migrate import migrate
@@ -42,10 +42,6 @@ log = logging.getLogger(__name__)
 #: Topics the sink reads (unprefixed names).
 SINK_TOPICS: tuple[str, ...] = (*topics.FEED_TOPICS, topics.ALERTS, topics.ROLLUPS)
 
-# Retry delays after a failed batch: short first (a deadlock or a failover is
-# over in well under a second), capped so a long outage is polled every 10 s.
-BACKOFF_FIRST_S = 0.2
-BACKOFF_MAX_S = 10.0
 # Longest a poll waits: a stop is noticed within this (getmany does not watch `stop`).
 STOP_POLL_S = 0.5
 
@@ -133,7 +129,9 @@ class _Sink(Handler):
         if not self.pending:
             return []
         batch = self.batch
-        delay = BACKOFF_FIRST_S
+        # the loop's retry delays: short first (a deadlock or a failover is over in
+        # well under a second), capped so a long outage is polled every 10 s
+        backoff = Backoff(self.stop)
         while True:
             started = time.perf_counter()
             try:
@@ -153,12 +151,9 @@ class _Sink(Handler):
                     len(batch),
                     type(exc).__name__,
                     str(exc).strip().splitlines()[0] if str(exc).strip() else "",
-                    delay,
+                    backoff.delay,
                 )
-                with contextlib.suppress(TimeoutError):
-                    # Wakes early on stop, for one last attempt.
-                    await asyncio.wait_for(self.stop.wait(), delay)
-                delay = min(delay * 2, BACKOFF_MAX_S)
+                await backoff.wait()  # wakes early on stop, for one last attempt
         self.metrics.batch_duration.observe(time.perf_counter() - started)
         now = datetime.now(UTC)
         for table, count in counts.items():

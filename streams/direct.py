@@ -92,6 +92,7 @@ class DirectWorker:
         self.metrics = WorkerMetrics(registry)
         self.lag = LagMetrics(registry)
         self.handler = StageHandler(settings, self.metrics)
+        self.reader = self.handler.reader = PartitionReader(settings.kafka_bootstrap)
         self.changelog = changelog_topic(settings)
         self.loop = ConsumeLoop(
             LoopConfig(
@@ -107,8 +108,8 @@ class DirectWorker:
             ),
             self.handler,
             stop,
+            self.reader,
         )
-        self.handler.group_consumer = self.loop.consumer
         self._lag_at = 0.0
 
     async def _between_batches(self) -> None:
@@ -122,7 +123,7 @@ class DirectWorker:
                     log.warning("polling the feeds' log ends failed: %s", exc)
 
     async def run(self) -> None:
-        reader = self.handler.reader = PartitionReader(self.loop.config.bootstrap)
+        reader = self.reader
         await reader.start()
         try:
             try:

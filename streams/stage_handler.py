@@ -23,11 +23,11 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
-from cityops.base.kafka_loop import Batch, Handler, Out
+from cityops.base.kafka_loop import Assignment, Batch, Handler, Out
 from cityops.base.kafka_reader import PartitionReader
 from cityops.base.metrics import WorkerMetrics
 from cityops.base.settings import ConfigurationError, Settings
@@ -70,11 +70,11 @@ class StageHandler(Handler):
         self.kept: dict[int, _Partition] = {}
         self.silence = FeedSilence(settings)
         self.bare = {topic: bare for topic, (bare, _) in self.inputs.items()}
-        # restore, replay and the feeds' log ends (started by the worker)
+        # the feeds' log ends and the topics' partitions (the worker's reader, also
+        # the loop's for restore and replay)
         self.reader: PartitionReader | None = None
-        # the loop's consumer (committed offsets) and, per input partition, the next
-        # offset this worker will process (= the committed one after a checkpoint)
-        self.group_consumer: AIOKafkaConsumer | None = None
+        # per input partition, the next offset this worker will process (= the
+        # committed one after a checkpoint)
         self.position: dict[TopicPartition, int] = {}
 
     @property
@@ -82,10 +82,10 @@ class StageHandler(Handler):
         return tuple(self.inputs)
 
     # --- assignment ---
-    async def assigned(self, partitions: Sequence[TopicPartition]) -> None:
-        owned = {tp.partition for tp in partitions}
+    async def assigned(self, assignment: Assignment) -> None:
+        owned = {tp.partition for tp in assignment.partitions}
         kept, self.kept = self.kept, {}
-        committed = await self._committed(owned)
+        committed = await assignment.committed()
         # A kept partition is reused only if the group's committed offsets are exactly
         # where this worker's own processing ended: otherwise someone else owned it
         # meanwhile (this member was out of the group for a generation), or the last
@@ -103,14 +103,13 @@ class StageHandler(Handler):
         self.position.update({tp: o for tp, o in committed.items() if tp.partition in gained})
         if gained:
             started = time.perf_counter()
-            assert self.reader is not None
-            tables, read = await restore_tables(self.reader, self.stages, gained)
+            tables, read = await restore_tables(assignment, self.stages, gained)
             for p in gained:
                 self.parts[p] = _Partition(self.stages, p, tables[p])
                 for task in self.parts[p].tasks:
                     ranges = task.replay_range()
                     if ranges:
-                        task.replay(await self.read_ranges(p, ranges))
+                        task.replay(await replay_records(assignment, self.bare, p, ranges))
             log.info(
                 "partitions %s restored from %d changelog records in %.2f s (kept %s)",
                 gained,
@@ -125,13 +124,6 @@ class StageHandler(Handler):
                 resume = getattr(task, "resume", None)
                 if resume is not None:
                     resume()
-
-    async def _committed(self, owned: set[int]) -> dict[TopicPartition, int]:
-        consumer = self.group_consumer
-        if consumer is None:
-            return {}
-        tps = [TopicPartition(t, p) for t in self.inputs for p in owned]
-        return {tp: await consumer.committed(tp) or 0 for tp in tps}
 
     def revoked(self, partitions: Sequence[TopicPartition]) -> None:
         # The loop has checkpointed: these tasks match the committed offsets.
@@ -155,11 +147,6 @@ class StageHandler(Handler):
             feed = topics.FEED_NAME[self.inputs[tp.topic][0]]
             totals[feed] = totals.get(feed, 0) + end
         self.silence.observe(totals, time.monotonic())
-
-    async def read_ranges(self, p: int, ranges: dict[str, tuple[int, int]]) -> list[RawMessage]:
-        """Records [from, to) of partition `p` of each topic, for a task's replay."""
-        assert self.reader is not None
-        return await replay_records(self.reader, self.bare, p, ranges)
 
     # --- the loop's calls ---
     def process(self, batch: Batch) -> list[Out]:

@@ -8,7 +8,8 @@
   (both runtimes: `streams.direct` on assignment, `streams.app` when a task is
   built).
 
-The reads go through `cityops.base.kafka_reader.PartitionReader`.
+The reads go through a `cityops.base.kafka_reader.PartitionReader` (or the
+consume loop's `Assignment`, which lends the loop's).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 
 from aiokafka import TopicPartition
 
-from cityops.base.kafka_reader import PartitionReader
+from cityops.base.kafka_reader import ReadsBack
 from streams.pipeline import RawMessage
 from streams.stages import Stage
 
@@ -74,7 +75,7 @@ class ChangeTrackingTable(MutableMapping[bytes, bytes]):
 
 
 async def restore_tables(
-    reader: PartitionReader, stages: Sequence[Stage], gained: Sequence[int]
+    reader: ReadsBack, stages: Sequence[Stage], gained: Sequence[int]
 ) -> tuple[dict[int, list[ChangeTrackingTable]], int]:
     """Partitions `gained` of every stage changelog, read to their end: a table per
     (partition, stage), and how many records were read."""
@@ -92,7 +93,7 @@ async def restore_tables(
 
 
 async def replay_records(
-    reader: PartitionReader,
+    reader: ReadsBack,
     bare: Mapping[str, str],
     p: int,
     ranges: Mapping[str, tuple[int, int]],

@@ -18,10 +18,16 @@ again, and the handler's state is the one of that checkpoint).
 
 Assignment (`ConsumerRebalanceListener`): on revocation the loop finishes the
 batch in hand, checkpoints, then calls `handler.revoked` (drop the partitions'
-state); on assignment it awaits `handler.assigned` (restore exactly the gained
-partitions' state from their changelog) before any of their records is handed
-over. The range assignor keeps partition p of every subscribed topic on one
-member, so topics with equal partition counts are co-partitioned.
+state); on assignment it awaits `handler.assigned(Assignment)` before any record
+of the partitions is handed over. Like quix-streams' `RecoveryManager` and
+Faust's `Recovery`, that is where a handler brings back what it keeps of its
+partitions: the `Assignment` holds the partitions, the group's committed offsets
+of them, and a group-less `PartitionReader` (`cityops.base.kafka_reader`) to
+read partitions from the beginning to the end (the worker's changelogs) or a
+range of offsets (the worker's replay; the notifier's firing set, alerts.v1 up
+to the committed offset). The range assignor keeps partition p of every
+subscribed topic on one member, so topics with equal partition counts are
+co-partitioned.
 
 Records go out as whole record batches per (topic, partition) (`BatchSender`),
 not one `producer.send` future per record: 2.0 vs 16.3 us of CPU a record,
@@ -34,7 +40,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -44,10 +50,11 @@ from aiokafka.errors import KafkaError
 from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.structs import ConsumerRecord
 
+from cityops.base.kafka_reader import FETCH_PARTITION_BYTES, PartitionReader, Records
+
 log = logging.getLogger(__name__)
 
 POLL_TIMEOUT_MS = 200
-FETCH_PARTITION_BYTES = 8 * 1024 * 1024
 PRODUCER_BATCH_BYTES = 512 * 1024
 PRODUCER_REQUEST_BYTES = 8 * 1024 * 1024
 LINGER_MS = 5
@@ -72,11 +79,40 @@ class Abandon(Exception):
     store still fails): nothing is committed, the records are read again on restart."""
 
 
+@dataclass(frozen=True)
+class Assignment:
+    """What `Handler.assigned` gets: the partitions now owned and a way to read them back."""
+
+    #: every partition owned after the rebalance (eager: the whole assignment)
+    partitions: tuple[TopicPartition, ...]
+    group: AIOKafkaConsumer
+    reader: PartitionReader | None = None
+
+    async def committed(self) -> dict[TopicPartition, int]:
+        """The group's committed offset of every owned partition (0: none yet)."""
+        return {tp: await self.group.committed(tp) or 0 for tp in self.partitions}
+
+    def read_to_end(self, tps: Sequence[TopicPartition]) -> AsyncIterator[Records]:
+        """Records of `tps` from the beginning to the log end (`PartitionReader`)."""
+        return self._reader().read_to_end(tps)
+
+    def read_ranges(
+        self, ranges: Mapping[TopicPartition, tuple[int, int]]
+    ) -> AsyncIterator[Records]:
+        """Records [from, to) of each partition (`PartitionReader.read_ranges`)."""
+        return self._reader().read_ranges(ranges)
+
+    def _reader(self) -> PartitionReader:
+        if self.reader is None:
+            raise RuntimeError("this loop reads nothing back (ConsumeLoop(reader=None))")
+        return self.reader
+
+
 class Handler:
     """What the loop drives; the defaults suit a handler that needs no hook."""
 
-    async def assigned(self, partitions: Sequence[TopicPartition]) -> None:
-        """Partitions gained: restore their state before their records arrive."""
+    async def assigned(self, assignment: Assignment) -> None:
+        """Partitions owned now: bring their state back before their records arrive."""
 
     def revoked(self, partitions: Sequence[TopicPartition]) -> None:
         """Partitions given up, after the checkpoint: drop (or keep aside) their state."""
@@ -114,6 +150,9 @@ class LoopConfig:
     session_timeout_s: float = 10.0
     heartbeat_interval_s: float = 3.0
     rebalance_timeout_s: float = 3.0
+    #: Longest a checkpoint may block the polls before the member leaves the group
+    #: (aiokafka's default 300 s; the notifier waits out an Alertmanager outage).
+    max_poll_interval_s: float = 300.0
     #: False for a loop that only consumes (the sink): no producer is started.
     produce: bool = True
 
@@ -161,6 +200,27 @@ class BatchSender:
         return send
 
 
+class Backoff:
+    """Capped exponential retry delays that wake early on stop: the loop's refused
+    sends, and a handler's own outputs in its checkpoint (the sink's database, the
+    notifier's Alertmanager)."""
+
+    def __init__(
+        self, stop: asyncio.Event, first_s: float = BACKOFF_FIRST_S, max_s: float = BACKOFF_MAX_S
+    ) -> None:
+        self.stop = stop
+        self.delay = first_s
+        self.max_s = max_s
+
+    async def wait(self) -> bool:
+        """Sleep the current delay (woken early by stop), then double it (capped);
+        True when stop is set."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.stop.wait(), self.delay)
+        self.delay = min(self.delay * 2, self.max_s)
+        return self.stop.is_set()
+
+
 class Deliveries:
     """Sends started since the last checkpoint, and their retry until acknowledged."""
 
@@ -179,7 +239,7 @@ class Deliveries:
 
     async def settle(self) -> bool:
         """Wait for every started send; retry refused ones. False when stopped first."""
-        delay = BACKOFF_FIRST_S
+        backoff = Backoff(self.stop)
         while self.started:
             todo, self.started = self.started, []
             results = await asyncio.gather(*(f for _, f in todo), return_exceptions=True)
@@ -192,22 +252,29 @@ class Deliveries:
                 "%d of %d sends not acknowledged; retrying in %.1f s, offsets not committed",
                 len(failed),
                 len(todo),
-                delay,
+                backoff.delay,
             )
             if self.stop.is_set():
                 return False
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.stop.wait(), delay)
-            delay = min(delay * 2, BACKOFF_MAX_S)
+            await backoff.wait()
             await self.start(failed)
         return True
 
 
 class ConsumeLoop:
-    def __init__(self, config: LoopConfig, handler: Handler, stop: asyncio.Event) -> None:
+    def __init__(
+        self,
+        config: LoopConfig,
+        handler: Handler,
+        stop: asyncio.Event,
+        reader: PartitionReader | None = None,
+    ) -> None:
+        """`reader`: handed to `Handler.assigned` for reading partitions back (its
+        owner starts and stops it; the loop reads with it under its lock only)."""
         self.config = config
         self.handler = handler
         self.stop = stop
+        self.reader = reader
         self.lock = asyncio.Lock()
         self.offsets: dict[TopicPartition, int] = {}
         self.checkpoint_at = time.monotonic()
@@ -239,6 +306,7 @@ class ConsumeLoop:
             partition_assignment_strategy=(RangePartitionAssignor,),
             session_timeout_ms=int(config.session_timeout_s * 1000),
             heartbeat_interval_ms=int(config.heartbeat_interval_s * 1000),
+            max_poll_interval_ms=int(config.max_poll_interval_s * 1000),
             # Tansu holds a group join for the whole rebalance timeout (DESIGN.md).
             rebalance_timeout_ms=int(config.rebalance_timeout_s * 1000),
         )
@@ -334,8 +402,9 @@ class _Listener(ConsumerRebalanceListener):
                 self.loop.handler.revoked(revoked)
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        async with self.loop.lock:
-            await self.loop.handler.assigned(assigned)
+        loop = self.loop
+        async with loop.lock:
+            await loop.handler.assigned(Assignment(tuple(assigned), loop.consumer, loop.reader))
 
 
 def _failed_future(exc: BaseException) -> asyncio.Future[Any]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
@@ -32,6 +32,16 @@ READ_MAX_RECORDS = 50_000
 RANGE_EMPTY_POLLS = 10
 
 Records = dict[TopicPartition, list[ConsumerRecord[Any, Any]]]
+
+
+class ReadsBack(Protocol):
+    """A `PartitionReader`, or the `kafka_loop.Assignment` that lends one."""
+
+    def read_to_end(self, tps: Sequence[TopicPartition]) -> AsyncIterator[Records]: ...
+
+    def read_ranges(
+        self, ranges: Mapping[TopicPartition, tuple[int, int]]
+    ) -> AsyncIterator[Records]: ...
 
 
 class PartitionReader:
