@@ -54,7 +54,11 @@ class GasAggregator:
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["_detectors"] = {
-            district: pack_heartbeats((i, d.first_seen, d.recent) for i, d in detectors.items())
+            district: pack_heartbeats(
+                list(detectors),
+                [d.first_seen for d in detectors.values()],
+                [d.recent for d in detectors.values()],
+            )
             for district, detectors in self._detectors.items()
         }
         return state
