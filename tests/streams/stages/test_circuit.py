@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import orjson
 
 from cityops.base.settings import load_settings
-from streams.direct import ChangeTrackingTable
 from streams.pipeline import RawMessage
+from streams.stage_state import ChangeTrackingTable
 from streams.stages.build import build_stages
 from streams.stages.circuit import CircuitStage, CircuitTask
 from streams.stages.entity import MARK_KEY
