@@ -8,13 +8,41 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Iterable
 
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from cityops.base.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+async def committed_offsets(
+    settings: Settings, group: str, names: Iterable[str]
+) -> dict[TopicPartition, int | None]:
+    """`group`'s committed offset on every partition of the full topic names `names` (None
+    where it committed nothing), read by a consumer of the group that never subscribes, so
+    it neither joins nor rebalances the group (OffsetFetch)."""
+    assert settings.kafka_bootstrap, "committed_offsets needs a bootstrap server"
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap, group_id=group, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        out: dict[TopicPartition, int | None] = {}
+        for name in names:
+            partitions = consumer.partitions_for_topic(name)
+            if not partitions:
+                await consumer._client.force_metadata_update()  # a topic created just now
+                partitions = consumer.partitions_for_topic(name) or {0}
+            for p in sorted(partitions):
+                tp = TopicPartition(name, p)
+                out[tp] = await consumer.committed(tp)
+        return out
+    finally:
+        await consumer.stop()
 
 
 async def ensure_topics(settings: Settings, names: tuple[str, ...]) -> list[str]:

@@ -25,10 +25,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-
 from cityops.base.city.profiles import load_profile
-from cityops.base.kafka_admin import ensure_topics
+from cityops.base.kafka_admin import committed_offsets, ensure_topics
 from cityops.base.settings import Settings
 from cityops.bench.procfs import _cpu_rss
 from cityops.stack.broker import EmbeddedBroker
@@ -61,20 +59,9 @@ async def _fill(settings: Settings, span_s: float, seed: int) -> int:
 
 async def _committed(settings: Settings) -> int:
     """Feed records the worker group has committed (OffsetFetch, never joining it)."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap,
-        group_id=settings.worker_id,
-        enable_auto_commit=False,
-    )
-    await consumer.start()
-    try:
-        total = 0
-        for t in topics.FEED_TOPICS:
-            for p in range(settings.topic_partitions):
-                total += await consumer.committed(TopicPartition(settings.topic(t), p)) or 0
-        return total
-    finally:
-        await consumer.stop()
+    names = [settings.topic(t) for t in topics.FEED_TOPICS]
+    offsets = await committed_offsets(settings, settings.worker_id, names)
+    return sum(offset or 0 for offset in offsets.values())
 
 
 def drain_once(settings: Settings, workers: int, span_s: float, seed: int) -> dict[str, Any]:

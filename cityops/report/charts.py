@@ -206,32 +206,21 @@ def count_bars(rows: Sequence[tuple[str, str, int, str, int]], label: str) -> Ma
             f'<text x="{name_w - 6}" y="{y + 13}" text-anchor="end" '
             f'fill="{INK}">{escape(name)}</text>'
         )
-        body.append(
-            _mark(
-                "rect",
-                key,
-                n,
-                f"{name}: {n}",
-                x=name_w,
-                y=y + 2,
-                width=f"{plot_w * n / top:.1f}",
-                height=row_h - 6,
-                fill=SERIES[2],
+        # the total, and over it the resolved part
+        for mark_key, value, color in ((key, n, SERIES[2]), (rkey, resolved, SERIES[0])):
+            body.append(
+                _mark(
+                    "rect",
+                    mark_key,
+                    value,
+                    f"{name}: {value}",
+                    x=name_w,
+                    y=y + 2,
+                    width=f"{plot_w * value / top:.1f}",
+                    height=row_h - 6,
+                    fill=color,
+                )
             )
-        )
-        body.append(
-            _mark(
-                "rect",
-                rkey,
-                resolved,
-                f"{name}: {resolved}",
-                x=name_w,
-                y=y + 2,
-                width=f"{plot_w * resolved / top:.1f}",
-                height=row_h - 6,
-                fill=SERIES[0],
-            )
-        )
         body.append(
             f'<text x="{name_w + plot_w * n / top + 4:.1f}" y="{y + 13}" fill="{INK}">{n}</text>'
         )

@@ -41,20 +41,20 @@ FROM kpi_night_lit_rate
 WHERE day >= %(start)s AND day < %(end)s AND {_IN_SCOPE}
 GROUP BY day"""
 
-# Hour buckets are timestamptz: compare against the month's bounds at UTC midnight.
-ONLINE = f"""
-SELECT district, sum(detectors_online), sum(detectors_known)
-FROM kpi_detector_online_rate
+
+def _hourly_share(view: str, part: str, whole: str) -> str:
+    """Per district, the month's sums of an hourly KPI view's `part` and `whole` counts."""
+    # Hour buckets are timestamptz: compare against the month's bounds at UTC midnight.
+    return f"""
+SELECT district, sum({part}), sum({whole})
+FROM {view}
 WHERE bucket >= %(start)s::timestamp AT TIME ZONE 'UTC'
   AND bucket < %(end)s::timestamp AT TIME ZONE 'UTC' AND {_IN_SCOPE}
 GROUP BY district"""
 
-WARM = f"""
-SELECT district, sum(stations_warm), sum(stations_reporting)
-FROM kpi_heating_compliance
-WHERE bucket >= %(start)s::timestamp AT TIME ZONE 'UTC'
-  AND bucket < %(end)s::timestamp AT TIME ZONE 'UTC' AND {_IN_SCOPE}
-GROUP BY district"""
+
+ONLINE = _hourly_share("kpi_detector_online_rate", "detectors_online", "detectors_known")
+WARM = _hourly_share("kpi_heating_compliance", "stations_warm", "stations_reporting")
 
 WASTE_DAILY = f"""
 SELECT day, waste_kind, sum(tonnes)

@@ -9,10 +9,16 @@ memory: after a restart the notifier re-sends its firing set (sinks/notifier.py)
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
-from cityops.stack.process import ManagedProcess, StackError, free_port, http_ok, wait_until
+from cityops.stack.process import (
+    ManagedProcess,
+    StackError,
+    check_config_with,
+    find_binary,
+    free_port,
+    http_ok,
+)
 
 #: Debian names the server `prometheus-alertmanager`; upstream tarballs `alertmanager`.
 BINARY_NAMES = ("prometheus-alertmanager", "alertmanager")
@@ -23,35 +29,18 @@ DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "deploy" / "alertmanager.
 
 def alertmanager_binary() -> str:
     """The path of the Alertmanager server, or a StackError saying how to install it."""
-    for name in BINARY_NAMES:
-        found = shutil.which(name)
-        if found:
-            return found
-    raise StackError(
+    return find_binary(
+        BINARY_NAMES,
         "Alertmanager is not installed: run `sudo apt-get install prometheus-alertmanager` "
-        "(`make system-deps` does it as root) or set CITYOPS_ALERTMANAGER_URL to an existing one"
+        "(`make system-deps` does it as root) or set CITYOPS_ALERTMANAGER_URL to an existing one",
     )
-
-
-def amtool_binary() -> str | None:
-    return shutil.which("amtool")
 
 
 def check_config(config_path: Path) -> str:
-    """Validate a configuration with `amtool check-config`; returns its output.
-
-    Raises StackError when amtool is missing or the configuration is invalid.
-    """
-    amtool = amtool_binary()
-    if amtool is None:
-        raise StackError("amtool is not installed (it comes with prometheus-alertmanager)")
-    result = subprocess.run(
-        [amtool, "check-config", str(config_path)], capture_output=True, text=True, check=False
+    """Validate a configuration with `amtool check-config`; returns its output."""
+    return check_config_with(
+        "amtool", "prometheus-alertmanager", ["check-config"], "Alertmanager", config_path
     )
-    output = result.stdout + result.stderr
-    if result.returncode != 0:
-        raise StackError(f"invalid Alertmanager configuration {config_path}:\n{output}")
-    return output
 
 
 class EmbeddedAlertmanager:
@@ -97,13 +86,7 @@ class EmbeddedAlertmanager:
             self.process = ManagedProcess(
                 name=self.process.name, argv=self.process.argv, log_path=self.process.log_path
             )
-        self.process.start()
-        wait_until(
-            lambda: http_ok(f"{self.url}/-/ready"),
-            timeout=timeout,
-            what="Alertmanager",
-            proc=self.process,
-        )
+        self.process.start_ready(lambda: http_ok(f"{self.url}/-/ready"), "Alertmanager", timeout)
         return self
 
     def stop(self) -> None:

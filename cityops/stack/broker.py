@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cityops.stack.process import ManagedProcess, StackError, free_port, port_open, wait_until
+from cityops.stack.process import ManagedProcess, StackError, free_port, port_open
 
 
 def tansu_binary() -> str:
@@ -44,13 +44,7 @@ class EmbeddedBroker:
         )
 
     def start(self, timeout: float = 20.0) -> EmbeddedBroker:
-        self.process.start()
-        wait_until(
-            lambda: port_open("127.0.0.1", self.port),
-            timeout=timeout,
-            what="Tansu broker",
-            proc=self.process,
-        )
+        self.process.start_ready(lambda: port_open("127.0.0.1", self.port), "Tansu broker", timeout)
         return self
 
     def stop(self) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -60,6 +61,30 @@ def http_ok(url: str) -> bool:
         return False
 
 
+def find_binary(names: Sequence[str], missing: str) -> str:
+    """The path of the first of `names` on PATH, or a StackError saying `missing` (how to
+    install it)."""
+    for name in names:
+        found = shutil.which(name)
+        if found:
+            return found
+    raise StackError(missing)
+
+
+def check_config_with(tool: str, package: str, args: Sequence[str], what: str, path: Path) -> str:
+    """Validate the configuration `path` with checker `tool` (from Debian's `package`), run
+    as `tool *args path`; returns its output. Raises StackError when the tool is missing or
+    says the `what` configuration is invalid."""
+    binary = shutil.which(tool)
+    if binary is None:
+        raise StackError(f"{tool} is not installed (it comes with {package})")
+    result = subprocess.run([binary, *args, str(path)], capture_output=True, text=True, check=False)
+    output = result.stdout + result.stderr
+    if result.returncode != 0:
+        raise StackError(f"invalid {what} configuration {path}:\n{output}")
+    return output
+
+
 def wait_until(
     check: Callable[[], bool], *, timeout: float, what: str, proc: ManagedProcess | None = None
 ) -> None:
@@ -100,6 +125,12 @@ class ManagedProcess:
             )
         finally:
             log.close()
+        return self
+
+    def start_ready(self, ready: Callable[[], bool], what: str, timeout: float) -> ManagedProcess:
+        """Start, then wait until `ready()` (a StackError if it exits or times out first)."""
+        self.start()
+        wait_until(ready, timeout=timeout, what=what, proc=self)
         return self
 
     @property

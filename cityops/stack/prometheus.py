@@ -8,46 +8,29 @@ docker-compose equivalent. Storage is under the state directory too.
 from __future__ import annotations
 
 import shutil
-import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from cityops.stack.process import ManagedProcess, StackError, free_port, http_ok, wait_until
+from cityops.stack.process import ManagedProcess, check_config_with, find_binary, free_port, http_ok
 
 
 def prometheus_binary() -> str:
     """The path of the Prometheus server, or a StackError saying how to install it."""
-    found = shutil.which("prometheus")
-    if found:
-        return found
-    raise StackError(
+    return find_binary(
+        ("prometheus",),
         "Prometheus is not installed: run `sudo apt-get install prometheus` "
-        "(`make system-deps` does it as root); the pipeline runs without it"
+        "(`make system-deps` does it as root); the pipeline runs without it",
     )
-
-
-def promtool_binary() -> str | None:
-    return shutil.which("promtool")
 
 
 def check_config(config_path: Path) -> str:
     """Validate a configuration with `promtool check config`; returns its output."""
-    promtool = promtool_binary()
-    if promtool is None:
-        raise StackError("promtool is not installed (it comes with prometheus)")
-    result = subprocess.run(
-        [promtool, "check", "config", str(config_path)],
-        capture_output=True,
-        text=True,
-        check=False,
+    return check_config_with(
+        "promtool", "prometheus", ["check", "config"], "Prometheus", config_path
     )
-    output = result.stdout + result.stderr
-    if result.returncode != 0:
-        raise StackError(f"invalid Prometheus configuration {config_path}:\n{output}")
-    return output
 
 
 def build_config(
@@ -131,13 +114,7 @@ class EmbeddedPrometheus:
     def start(self, timeout: float = 60.0) -> EmbeddedPrometheus:
         self.write_config()
         self.storage_dir.mkdir(parents=True, exist_ok=True)
-        self.process.start()
-        wait_until(
-            lambda: http_ok(f"{self.url}/-/ready"),
-            timeout=timeout,
-            what="Prometheus",
-            proc=self.process,
-        )
+        self.process.start_ready(lambda: http_ok(f"{self.url}/-/ready"), "Prometheus", timeout)
         return self
 
     def stop(self) -> None:

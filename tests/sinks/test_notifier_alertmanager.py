@@ -10,10 +10,10 @@ from typing import Any, TypeVar
 
 import aiohttp
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 from prometheus_client import CollectorRegistry
 
-from cityops.base.kafka_admin import ensure_topics
+from cityops.base.kafka_admin import committed_offsets, ensure_topics
 from cityops.base.settings import Settings, load_settings
 from cityops.stack.alertmanager import EmbeddedAlertmanager
 from cityops.stack.broker import EmbeddedBroker
@@ -117,22 +117,9 @@ def by_entity(alerts: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, A
 
 async def committed_total(settings: Settings, group: str) -> int:
     """Sum of the group's committed offsets on alerts.v1 (fetched without joining the group)."""
-    topic = settings.topic(topics.ALERTS)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap, group_id=group, enable_auto_commit=False
-    )
-    await consumer.start()
-    try:
-        partitions = consumer.partitions_for_topic(topic) or set()
-        if not partitions:
-            await consumer._client.force_metadata_update()
-            partitions = consumer.partitions_for_topic(topic) or set()
-        total = 0
-        for partition in sorted(partitions):
-            total += await consumer.committed(TopicPartition(topic, partition)) or 0
-        return total
-    finally:
-        await consumer.stop()
+    names = [settings.topic(topics.ALERTS)]
+    offsets = await committed_offsets(settings, group, names)
+    return sum(offset or 0 for offset in offsets.values())
 
 
 def test_alerts_routed_grouped_inhibited_resolved_and_counted(

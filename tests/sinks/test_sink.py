@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer, TopicPartition
 from prometheus_client import CollectorRegistry
 
+from cityops.base.kafka_admin import committed_offsets
 from cityops.base.settings import Settings
 from sinks.migrate import migrate
 from sinks.sink import SINK_TOPICS, run_sink
@@ -81,23 +82,9 @@ async def eventually(check: Callable[[], Awaitable[bool]], what: str, timeout: f
 
 async def committed(settings: Settings) -> dict[TopicPartition, int]:
     """The sink group's committed offsets (a consumer that never joins the group)."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap,
-        group_id=settings.sink_group,
-        enable_auto_commit=False,
-    )
-    await consumer.start()
-    try:
-        out = {}
-        for name in SINK_TOPICS:
-            for partition in range(settings.topic_partitions):
-                tp = TopicPartition(settings.topic(name), partition)
-                offset = await consumer.committed(tp)
-                if offset is not None and offset >= 0:
-                    out[tp] = offset
-        return out
-    finally:
-        await consumer.stop()
+    names = [settings.topic(name) for name in SINK_TOPICS]
+    offsets = await committed_offsets(settings, settings.sink_group, names)
+    return {tp: offset for tp, offset in offsets.items() if offset is not None and offset >= 0}
 
 
 def test_messages_produced_twice_are_stored_once(

@@ -34,7 +34,7 @@ from faust.types import TP
 from intervaltree import IntervalTree
 
 from cityops.base.city.profiles import load_profile
-from cityops.base.kafka_admin import ensure_topics
+from cityops.base.kafka_admin import committed_offsets, ensure_topics
 from cityops.base.settings import Settings
 from cityops.stack.broker import EmbeddedBroker
 from cityops.stack.process import ManagedProcess
@@ -369,27 +369,12 @@ def start_worker(settings: Settings, name: str) -> ManagedProcess:
 
 async def _committed(settings: Settings) -> dict[str, int]:
     """Committed offsets of the worker group, summed over each feed's partitions."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap,
-        group_id=settings.worker_id,
-        enable_auto_commit=False,
-    )
-    await consumer.start()
-    try:
-        out = {}
-        for feed in topics.FEED_TOPICS:
-            name = settings.topic(feed)
-            partitions = consumer.partitions_for_topic(name)
-            if not partitions:
-                await consumer._client.force_metadata_update()
-                partitions = consumer.partitions_for_topic(name) or {0}
-            total = 0
-            for p in sorted(partitions):
-                total += await consumer.committed(TopicPartition(name, p)) or 0
-            out[feed] = total
-        return out
-    finally:
-        await consumer.stop()
+    names = {settings.topic(feed): feed for feed in topics.FEED_TOPICS}
+    offsets = await committed_offsets(settings, settings.worker_id, names)
+    out = dict.fromkeys(topics.FEED_TOPICS, 0)
+    for tp, offset in offsets.items():
+        out[names[tp.topic]] += offset or 0
+    return out
 
 
 def committed(settings: Settings) -> dict[str, int]:
