@@ -23,148 +23,58 @@ rule records `district-lit:<district>`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, MutableMapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-import orjson
-
-from cityops.base.thresholds import Thresholds
 from streams import topics
-from streams.models import AlertAck, Rollup
-from streams.pipeline import EscalationFallback, Output, RawMessage
-from streams.rules.city import CityContext
-from streams.rules.engine import RuleEngine
+from streams.models import Rollup
+from streams.pipeline import Output
 from streams.rules.lit_rate import LIT_RATE_LOW
 from streams.rules.timeutil import to_ms
-from streams.stages.base import StageOutput, StageTopics
-from streams.stages.entity import MARK_KEY
-from streams.stages.gate import Gate
 from streams.stages.merge import finish, merge
-from streams.state import BufferedJsonStore
-from streams.validation import decode_model
+from streams.stages.merging import MergingStage, MergingTask
 
 log = logging.getLogger(__name__)
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 _MERGE = "~merge"
 _FEEDS = tuple(sorted(topics.FEED_NAME.values()))
 
 
-class DistrictStage:
-    name = "district"
+class DistrictTask(MergingTask):
+    STATE_KEY = _MERGE
+    ACK_RULE = LIT_RATE_LOW
 
-    def __init__(
-        self,
-        names: StageTopics,
-        thresholds: Thresholds,
-        city: CityContext,
-        *,
-        runbook_base_url: str,
-        clock: Callable[[], datetime] | None = None,
-    ) -> None:
-        self.names = names
-        self.inputs = (names.by_district, names.topic(topics.ALERTS_ACK))
-        self.changelog = names.changelog(self.name)
-        self.thresholds = thresholds
-        self.city = city
-        self.runbook_base_url = runbook_base_url
-        # the wall clock of escalation's processing-time fallback (tick)
-        self.clock = clock or _utcnow
-
-    def task(self, partition: int, state: MutableMapping[bytes, bytes]) -> DistrictTask:
-        return DistrictTask(self, partition, state)
-
-
-class DistrictTask:
-    def __init__(
-        self, stage: DistrictStage, partition: int, state: MutableMapping[bytes, bytes]
-    ) -> None:
-        self.stage = stage
-        self.partition = partition
-        self.store = BufferedJsonStore(state)
-        self.engine = RuleEngine(
-            stage.thresholds, stage.city, self.store, runbook_base_url=stage.runbook_base_url
-        )
-        saved = self.store.get(_MERGE) or {}
-        self.gate = Gate(stage.names.partitions, saved)
+    def load(self, saved: dict[str, Any]) -> None:
         # "feed|district|bucket end ms" -> {source partition: partial}
         self.pending: dict[str, dict[str, dict[str, Any]]] = saved.get("pending", {})
         # feed -> every minute ending at or before this was emitted
         self.emitted: dict[str, int] = saved.get("emitted", {})
         self.late = int(saved.get("late", 0))
-        self.changed = False
-        self.fallback = EscalationFallback(self.engine)
 
-    def process(self, messages: Sequence[RawMessage]) -> StageOutput:
-        result = StageOutput()
-        acks = self.stage.inputs[1]
-        for msg in messages:
-            if msg.source_topic == acks:
-                result.out.extend_from(self._ack(msg))
-            else:
-                self._receive(msg)
-        result.out.extend_from(self._release())
-        return result
+    def saved(self) -> dict[str, Any]:
+        return {"pending": self.pending, "emitted": self.emitted, "late": self.late}
 
-    def replay_range(self) -> dict[str, tuple[int, int]] | None:
-        return None  # the whole state is in the changelog
+    def _marker(self, body: dict[str, Any], src: int) -> None:
+        for feed in body.get("idle", ()):
+            self.gate.set_idle(feed, src)
+        for feed in body.get("active", ()):
+            self.gate.set_active(feed, src)
+        for feed, closed in body.get("closed", {}).items():
+            self.gate.mark(feed, src, int(closed))
 
-    def replay(self, messages: Sequence[RawMessage]) -> None:
-        raise NotImplementedError("nothing to replay")
-
-    def tick(self) -> StageOutput:
-        out = self._release()
-        # escalation's processing-time fallback when no more facts come (Processor.tick)
-        until = self.fallback.until(
-            "streetlight", self.engine.escalation_clock("streetlight"), self.stage.clock()
-        )
-        if until is not None:
-            out.alerts += self.engine.escalate_quiet("streetlight", until)
-        return StageOutput(out=out)
-
-    def flush(self) -> None:
-        if self.changed:
-            self.store[_MERGE] = {
-                **self.gate.to_json(),
-                "pending": self.pending,
-                "emitted": self.emitted,
-                "late": self.late,
-            }
-            self.changed = False
-        self.store.flush()
-
-    def _receive(self, msg: RawMessage) -> None:
-        try:
-            body = orjson.loads(msg.value or b"")
-            src = int(body["src"])
-            if msg.key == MARK_KEY:
-                for feed in body.get("idle", ()):
-                    self.gate.set_idle(feed, src)
-                for feed in body.get("active", ()):
-                    self.gate.set_active(feed, src)
-                for feed, closed in body.get("closed", {}).items():
-                    self.gate.mark(feed, src, int(closed))
-            elif self.gate.accept(src, int(body["seq"])):
-                part = body["rollup"]
-                # the producer wrote it from a Rollup: parse only the one field needed
-                end = to_ms(datetime.fromisoformat(part["bucket_end"]))
-                if end <= self.emitted.get(part["feed"], 0):
-                    self.late += 1
-                    log.warning("a partial roll-up came after its minute was emitted: %s", part)
-                else:
-                    key = f"{part['feed']}|{part['district']}|{end}"
-                    # kept per source and merged in source order at release: float
-                    # sums then do not depend on the order the partials arrived in
-                    self.pending.setdefault(key, {})[str(src)] = part
-        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
-            log.warning("dropped a malformed record at %d", msg.offset)
-            return
-        self.changed = True
+    def _record(self, body: dict[str, Any], src: int) -> None:
+        part = body["rollup"]
+        # the producer wrote it from a Rollup: parse only the one field needed
+        end = to_ms(datetime.fromisoformat(part["bucket_end"]))
+        if end <= self.emitted.get(part["feed"], 0):
+            self.late += 1
+            log.warning("a partial roll-up came after its minute was emitted: %s", part)
+        else:
+            key = f"{part['feed']}|{part['district']}|{end}"
+            # kept per source and merged in source order at release: float
+            # sums then do not depend on the order the partials arrived in
+            self.pending.setdefault(key, {})[str(src)] = part
 
     def _release(self) -> Output:
         out = Output()
@@ -199,9 +109,10 @@ class DistrictTask:
                 )
         return out
 
-    def _ack(self, msg: RawMessage) -> Output:
-        ack = decode_model(AlertAck, msg.value) if msg.value is not None else None
-        out = Output()
-        if isinstance(ack, AlertAck) and ack.alert_id.startswith(f"{LIT_RATE_LOW}:"):
-            out.alerts += self.engine.on_ack(ack)
-        return out
+
+class DistrictStage(MergingStage):
+    name = "district"
+    task_type = DistrictTask
+
+    def repartition(self) -> str:
+        return self.names.by_district
