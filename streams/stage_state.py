@@ -56,6 +56,16 @@ class ChangeTrackingTable(MutableMapping[bytes, bytes]):
         del self.data[key]
         self.changes[key] = None
 
+    def write_batch(self, records: dict[bytes, bytes | None], deleted: Sequence[bytes]) -> None:
+        """`self[key] = value` for each record in order, `del self[key]` for a None
+        (`deleted`: those keys, all present), in two dict updates
+        (`streams.state.BufferedJsonStore.flush`)."""
+        data = self.data
+        data.update(records)  # type: ignore[arg-type]  # the None ones go next
+        for key in deleted:
+            del data[key]
+        self.changes.update(records)
+
     def __iter__(self) -> Iterator[bytes]:
         return iter(self.data)
 

@@ -111,16 +111,37 @@ class BufferedJsonStore(MutableMapping[str, Any]):
         """Write the batch's changes to the table (one changelog message per key)."""
         written = len(self._pending)
         table, keep, kept, dumps = self._table, self._keep, self._kept, orjson.dumps
+        write_batch = getattr(table, "write_batch", None)
+        if write_batch is None:  # a Faust table: key by key
+            for key, value in self._pending.items():
+                if value is _DELETED:
+                    table.pop(key.encode(), None)
+                    kept.pop(key, None)
+                else:
+                    # A copy: orjson's result keeps ~4 KiB of memory per value whatever
+                    # its length (measured: 1,350 -> 285 MiB of worker RSS on megacity).
+                    raw = bytes(memoryview(dumps(value)))
+                    table[key.encode()] = raw
+                    if keep and key.startswith(keep):
+                        kept[key] = (raw, value)
+            self._pending.clear()
+            return written
+        # The same writes in the same order, handed over at once: one method call
+        # per key into the table was ~1/3 of the flush (timeit, 2026-12-01).
+        records: dict[bytes, bytes | None] = {}
+        deleted: list[bytes] = []
         for key, value in self._pending.items():
+            raw_key = key.encode()
             if value is _DELETED:
-                table.pop(key.encode(), None)
                 kept.pop(key, None)
+                if raw_key in table:  # as `table.pop(key, None)`: no change if absent
+                    records[raw_key] = None
+                    deleted.append(raw_key)
             else:
-                # A copy: orjson's result keeps ~4 KiB of memory per value whatever
-                # its length (measured: 1,350 -> 285 MiB of worker RSS on megacity).
-                raw = bytes(memoryview(dumps(value)))
-                table[key.encode()] = raw
+                raw = bytes(memoryview(dumps(value)))  # a copy, as above
+                records[raw_key] = raw
                 if keep and key.startswith(keep):
                     kept[key] = (raw, value)
+        write_batch(records, deleted)
         self._pending.clear()
         return written

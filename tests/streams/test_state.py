@@ -7,6 +7,7 @@ import pytest
 from cityops.base.thresholds import with_overrides
 from streams.models import Alert, Event
 from streams.rules.engine import RuleEngine
+from streams.stage_state import ChangeTrackingTable
 from streams.state import BufferedJsonStore
 from tests.fixtures.city import FakeCity
 from tests.fixtures.events import circuit_lights, gas, light, station, truck
@@ -89,3 +90,32 @@ def test_kept_decoded_values_follow_the_table() -> None:
     assert store.get("circuit:c1") is None and b"circuit:c1" not in table
     table[b"circuit:c1"] = b'{"lights":{}}'
     assert store.get("circuit:c1") == {"lights": {}}
+
+
+class _KeyByKey(ChangeTrackingTable):
+    """The worker's table without its batch write: the store writes key by key."""
+
+    write_batch = None  # type: ignore[assignment]
+
+
+def test_a_batch_write_records_the_same_changes_in_the_same_order() -> None:
+    events = incident_stream()
+    tables = (ChangeTrackingTable(), _KeyByKey())
+    stores = [BufferedJsonStore(t) for t in tables]
+    engines = [
+        RuleEngine(with_overrides({}), FakeCity(), s, runbook_base_url=RUNBOOKS) for s in stores
+    ]
+    deletes = 0
+    for i, event in enumerate(events, 1):
+        for engine in engines:
+            engine.on_event(TOPIC_OF[type(event)], event)
+        if i % 7 == 0:
+            for store in stores:
+                store["gone:later"] = {"n": i}  # written and deleted before a flush: no change
+                del store["gone:later"]
+                store.flush()
+            batch, key_by_key = (list(t.take_changes().items()) for t in tables)
+            assert batch == key_by_key
+            deletes += sum(value is None for _, value in batch)
+    assert tables[0].data == tables[1].data
+    assert deletes > 0  # offline timers' buckets are deleted as they fire
