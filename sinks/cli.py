@@ -9,17 +9,11 @@ import importlib.util
 import sys
 from datetime import timedelta
 
-from cityops.base.settings import ConfigurationError, get_settings
+from cityops.base.settings import get_settings
 
 
 def _database_url() -> str:
-    url = get_settings().database_url
-    if not url:
-        raise ConfigurationError(
-            "CITYOPS_DATABASE_URL is not set: point it at the database to use "
-            "(`cityops up` sets it for the embedded PostgreSQL)"
-        )
-    return url
+    return get_settings().require_database_url("to use")
 
 
 def _cmd_migrate(args: argparse.Namespace) -> int:

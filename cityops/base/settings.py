@@ -222,6 +222,21 @@ class Settings(BaseSettings):
         """The full topic name for one of the names in `streams.topics`."""
         return f"{self.topic_prefix}{name}"
 
+    def require_database_url(self, purpose: str, *, read_only: bool = False) -> str:
+        """The database URL (the read-only Grafana role's first when `read_only`), or a
+        ConfigurationError that says what to set; `purpose` ends "point it at the database
+        ...", as in "to use"."""
+        url = (self.grafana_database_url if read_only else None) or self.database_url
+        if not url:
+            names = "CITYOPS_DATABASE_URL" + (
+                " (or CITYOPS_GRAFANA_DATABASE_URL)" if read_only else ""
+            )
+            raise ConfigurationError(
+                f"{names} is not set: point it at the database {purpose} "
+                "(`cityops up` sets it for the embedded PostgreSQL)"
+            )
+        return url
+
 
 def redact(value: object) -> object:
     """Hide the password of a URL (postgresql://user:secret@host) in messages and logs."""

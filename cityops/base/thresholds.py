@@ -42,15 +42,20 @@ class _Section(BaseModel):
     # strict: a quoted "25" in the file is a mistake to report, not to coerce
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
 
-    #: the section's TOML table, for the messages
-    TABLE: ClassVar[str] = ""
     #: (low, high) key pairs whose values must be ordered, low < high, checked in order
     ORDERED: ClassVar[tuple[tuple[str, str], ...]] = ()
+
+    @classmethod
+    def table(cls) -> str:
+        """The section's TOML table, for the messages: its class name without
+        `Thresholds` (GasThresholds -> gas; tests/cityops/base/test_thresholds.py checks
+        each section with ORDERED pairs)."""
+        return cls.__name__.removesuffix("Thresholds").lower()
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
         for low_key, high_key in self.ORDERED:
-            _below(self, self.TABLE, low_key, high_key)
+            _below(self, self.table(), low_key, high_key)
         return self
 
 
@@ -82,7 +87,6 @@ class EscalationThresholds(_Section):
 
 
 class GasThresholds(_Section):
-    TABLE = "gas"
     ORDERED = (("lel_clear_pct", "lel_major_pct"), ("lel_major_pct", "lel_critical_pct"))
 
     lel_major_pct: Annotated[float, Field(gt=0, le=100)]
@@ -98,7 +102,6 @@ class GasThresholds(_Section):
 
 
 class StreetlightThresholds(_Section):
-    TABLE = "streetlight"
     ORDERED = (("circuit_clear_ratio", "circuit_outage_ratio"), ("lit_rate_min", "lit_rate_clear"))
 
     circuit_outage_ratio: Ratio
@@ -113,7 +116,6 @@ class StreetlightThresholds(_Section):
 
 
 class HeatingThresholds(_Section):
-    TABLE = "heating"
     ORDERED = (("indoor_min_c", "indoor_clear_c"), ("pressure_recover_mpa", "pressure_drop_mpa"))
 
     indoor_min_c: float
@@ -127,7 +129,6 @@ class HeatingThresholds(_Section):
 
 
 class FleetThresholds(_Section):
-    TABLE = "fleet"
     ORDERED = (
         ("off_route_clear_m", "off_route_m"),
         ("stop_speed_kmh", "moving_speed_kmh"),

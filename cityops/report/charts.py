@@ -35,6 +35,19 @@ def _mark(tag: str, key: str, value: float, title: str, **attrs: object) -> str:
     )
 
 
+def _bar(
+    key: str, value: float, title: str, x: float, y: float, w: float, h: float, fill: str
+) -> str:
+    """A bar: a `rect` mark; fractional coordinates to a tenth of a pixel."""
+    return _mark(
+        "rect", key, value, title, x=_px(x), y=_px(y), width=_px(w), height=_px(h), fill=fill
+    )
+
+
+def _px(v: float) -> str:
+    return f"{v:.1f}" if isinstance(v, float) else str(v)
+
+
 def _y_axis(lo: float, hi: float, height: int, fmt: str, ticks: int = 0) -> list[str]:
     """Grid lines and labels; `ticks` 0 = as many round steps (1-2-2.5-5) as fit in six."""
     if not ticks:
@@ -123,19 +136,9 @@ def grouped_bars(
             if v is None:
                 continue
             h = plot_h * max(0.0, (v - lo) / (hi - lo))
-            body.append(
-                _mark(
-                    "rect",
-                    key,
-                    v,
-                    f"{name} {series[s]}: {v:.2%}",
-                    x=f"{x0 + s * bw:.1f}",
-                    y=f"{TOP + plot_h - h:.1f}",
-                    width=f"{bw * 0.92:.1f}",
-                    height=f"{h:.1f}",
-                    fill=SERIES[s],
-                )
-            )
+            title = f"{name} {series[s]}: {v:.2%}"
+            x, y = x0 + s * bw, TOP + plot_h - h
+            body.append(_bar(key, v, title, x, y, bw * 0.92, h, SERIES[s]))
         body.append(
             f'<text x="{x0 + gw * 0.4:.1f}" y="{TOP + plot_h + 14}" text-anchor="middle" '
             f'fill="{INK}">{escape(name)}</text>'
@@ -166,19 +169,8 @@ def stacked_bars(
         for s, (key, v) in enumerate(col):
             h = plot_h * v / hi
             y -= h
-            body.append(
-                _mark(
-                    "rect",
-                    key,
-                    v,
-                    f"{xlabel} {series[s]}: {v:,.2f}",
-                    x=f"{LEFT + i * bw + bw * 0.1:.1f}",
-                    y=f"{y:.1f}",
-                    width=f"{bw * 0.8:.1f}",
-                    height=f"{h:.1f}",
-                    fill=SERIES[s],
-                )
-            )
+            title = f"{xlabel} {series[s]}: {v:,.2f}"
+            body.append(_bar(key, v, title, LEFT + i * bw + bw * 0.1, y, bw * 0.8, h, SERIES[s]))
         if i % step == 0:
             body.append(
                 f'<text x="{LEFT + (i + 0.5) * bw:.1f}" y="{TOP + plot_h + 14}" '
@@ -208,18 +200,9 @@ def count_bars(rows: Sequence[tuple[str, str, int, str, int]], label: str) -> Ma
         )
         # the total, and over it the resolved part
         for mark_key, value, color in ((key, n, SERIES[2]), (rkey, resolved, SERIES[0])):
+            width = plot_w * value / top
             body.append(
-                _mark(
-                    "rect",
-                    mark_key,
-                    value,
-                    f"{name}: {value}",
-                    x=name_w,
-                    y=y + 2,
-                    width=f"{plot_w * value / top:.1f}",
-                    height=row_h - 6,
-                    fill=color,
-                )
+                _bar(mark_key, value, f"{name}: {value}", name_w, y + 2, width, row_h - 6, color)
             )
         body.append(
             f'<text x="{name_w + plot_w * n / top + 4:.1f}" y="{y + 13}" fill="{INK}">{n}</text>'

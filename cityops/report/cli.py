@@ -7,7 +7,7 @@ import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from cityops.base.settings import ConfigurationError, get_settings
+from cityops.base.settings import get_settings
 
 MONTH_FORMAT = "YYYY-MM"
 
@@ -33,14 +33,7 @@ def default_out(month: date, lang: str, district: str | None) -> Path:
 
 
 def _database_url() -> str:
-    settings = get_settings()
-    url = settings.grafana_database_url or settings.database_url
-    if not url:
-        raise ConfigurationError(
-            "CITYOPS_DATABASE_URL (or CITYOPS_GRAFANA_DATABASE_URL) is not set: point it at "
-            "the database to report on (`cityops up` sets it for the embedded PostgreSQL)"
-        )
-    return url
+    return get_settings().require_database_url("to report on", read_only=True)
 
 
 def _cmd_report(args: argparse.Namespace) -> int:

@@ -130,6 +130,12 @@ class DeviceFeed(Feed):
     def heartbeat_ticks(self, t0: int, t1: int) -> Iterator[Tick]:
         return self._beats.ticks(t0, t1, self.number)
 
+    def _incidents_at(self, device: int, t: int) -> Iterable[tuple[int, int, Incident]]:
+        """The (start, end, incident) windows `device` is under at `t`."""
+        windows = self._windows.get(device)
+        # most devices have none: no generator for them (render runs once per event)
+        return windows_at(windows, t) if windows else ()
+
     def _device(self, incident: Incident, index: Mapping[str, int], noun: str) -> int:
         """The device number of the incident's entity (`noun` names it in the error)."""
         device = index.get(incident.entity_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 
 from cityops.base.city.profiles import CityProfile
-from sensors_sim.feeds.base import DeviceFeed, ms, windows_at
+from sensors_sim.feeds.base import DeviceFeed, ms
 from sensors_sim.incidents import DetectorFault, DetectorSilent, GasLeak, Incident
 from streams import topics
 
@@ -45,15 +45,13 @@ class GasFeed(DeviceFeed):
         det = self._profile.detectors
         lel = self._offset[device] + 0.75 * (1.0 + self._noise(device, t))
         status = "ok"
-        windows = self._windows.get(device)
-        if windows:
-            for start, end, inc in windows_at(windows, t):
-                if isinstance(inc, DetectorSilent):
-                    return None
-                if isinstance(inc, DetectorFault):
-                    status = inc.status
-                elif isinstance(inc, GasLeak):
-                    lel = max(lel, _leak_level(inc, t - start, end - start))
+        for start, end, inc in self._incidents_at(device, t):
+            if isinstance(inc, DetectorSilent):
+                return None
+            if isinstance(inc, DetectorFault):
+                status = inc.status
+            elif isinstance(inc, GasLeak):
+                lel = max(lel, _leak_level(inc, t - start, end - start))
         battery = det.battery_full_pct[device] - det.drain_pct_per_day[device] * (
             (t - _BATTERY_EPOCH_MS) / _DAY_MS
         )

@@ -14,7 +14,7 @@ from datetime import datetime
 import orjson
 
 from cityops.base.city.profiles import CityProfile
-from sensors_sim.feeds.base import DeviceFeed, windows_at
+from sensors_sim.feeds.base import DeviceFeed
 from sensors_sim.incidents import (
     BurstPipe,
     ColdBuilding,
@@ -99,21 +99,19 @@ class HeatingFeed(DeviceFeed):
         p_supply = self._p_supply[device] + 0.004 * noise(device, t + 3)
         p_return = self._p_return[device] + 0.004 * noise(device, t + 4)
         flow = st.flow_m3h[device] * (1.0 + 0.03 * noise(device, t + 5))
-        windows = self._windows.get(device)
-        if windows:
-            for start, _end, inc in windows_at(windows, t):
-                if isinstance(inc, StationSilent):
-                    return None
-                if isinstance(inc, BurstPipe):
-                    frac = min(1.0, (t - start) / (inc.drop_s * 1000))
-                    p_supply -= inc.drop_mpa * frac
-                    p_return -= 0.3 * inc.drop_mpa * frac
-                    flow *= 1.0 + 0.4 * frac
-                elif isinstance(inc, ColdBuilding):
-                    frac = min(1.0, (t - start) / max(inc.ramp_s * 1000, 1.0))
-                    indoor += (inc.indoor_c - indoor) * frac
-                elif isinstance(inc, SupplyTempLow):
-                    supply = curve.min_supply_temp_c(outdoor) - inc.below_c
+        for start, _end, inc in self._incidents_at(device, t):
+            if isinstance(inc, StationSilent):
+                return None
+            if isinstance(inc, BurstPipe):
+                frac = min(1.0, (t - start) / (inc.drop_s * 1000))
+                p_supply -= inc.drop_mpa * frac
+                p_return -= 0.3 * inc.drop_mpa * frac
+                flow *= 1.0 + 0.4 * frac
+            elif isinstance(inc, ColdBuilding):
+                frac = min(1.0, (t - start) / max(inc.ramp_s * 1000, 1.0))
+                indoor += (inc.indoor_c - indoor) * frac
+            elif isinstance(inc, SupplyTempLow):
+                supply = curve.min_supply_temp_c(outdoor) - inc.below_c
         return orjson.dumps(
             {
                 "station_id": st.ids[device],

@@ -19,7 +19,7 @@ import numpy as np
 import orjson
 
 from cityops.base.city.profiles import CityProfile
-from sensors_sim.feeds.base import DeviceFeed, Tick, windows_at
+from sensors_sim.feeds.base import DeviceFeed, Tick
 from sensors_sim.incidents import (
     CabinetStorm,
     CableFault,
@@ -114,17 +114,15 @@ class StreetlightFeed(DeviceFeed):
         on = self.scheduled_on(device, t)
         fault: str | None = None
         voltage = NOMINAL_V + 3.0 * self._noise(device, t)
-        windows = self._windows.get(device)
-        if windows:
-            for _, _, inc in windows_at(windows, t):
-                if isinstance(inc, DayBurning):
-                    on = True
-                elif isinstance(inc, LampDark):
-                    on, fault = False, inc.fault
-                elif isinstance(inc, CableFault):
-                    on, fault, voltage = False, "cable", 0.0
-                elif isinstance(inc, CabinetStorm):
-                    on, voltage = False, 0.0
+        for _, _, inc in self._incidents_at(device, t):
+            if isinstance(inc, DayBurning):
+                on = True
+            elif isinstance(inc, LampDark):
+                on, fault = False, inc.fault
+            elif isinstance(inc, CableFault):
+                on, fault, voltage = False, "cable", 0.0
+            elif isinstance(inc, CabinetStorm):
+                on, voltage = False, 0.0
         power = lights.rated_w[device] * (1.0 + 0.02 * self._noise(device, t + 1)) if on else 0.0
         return orjson.dumps(
             {

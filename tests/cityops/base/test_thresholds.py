@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
-from cityops.base.thresholds import ThresholdsError, load_thresholds
+from cityops.base.thresholds import Thresholds, ThresholdsError, load_thresholds
 from tests.fixtures.events import gas
 from tests.streams.rules.support import feed, make_engine
 
@@ -77,3 +78,16 @@ def test_invalid_overrides_name_the_key_and_the_fix(
 def test_missing_override_file_says_what_to_fix(tmp_path: Path) -> None:
     with pytest.raises(ThresholdsError, match="does not exist; fix CITYOPS_RULES_FILE"):
         load_thresholds(tmp_path / "nope.toml")
+
+
+def test_a_section_with_ordered_keys_names_its_own_table() -> None:
+    # the messages name a section by its class (GasThresholds -> gas): that must be the
+    # table the section is read from, and every ordered key one of its fields
+    for table, field in Thresholds.model_fields.items():
+        section = field.annotation
+        assert isinstance(section, type) and issubclass(section, BaseModel)
+        ordered = getattr(section, "ORDERED", ())
+        if ordered:
+            assert section.table() == table  # type: ignore[attr-defined]
+        for low, high in ordered:
+            assert {low, high} <= set(section.model_fields)
