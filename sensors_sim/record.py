@@ -23,7 +23,7 @@ import os
 import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
 
 import orjson
@@ -162,28 +162,19 @@ class RecordStats:
         return sum(self.per_topic.values())
 
 
+@dataclass(eq=False)
 class Recorder:
     """Consume `topics` (full name -> bare name) without a consumer group into `path`."""
 
-    def __init__(
-        self,
-        bootstrap: str,
-        topics: dict[str, str],
-        path: Path,
-        *,
-        from_beginning: bool = False,
-        until_idle_s: float | None = None,
-        max_messages: int | None = None,
-        flush_every: int = 5000,
-    ) -> None:
-        self.bootstrap = bootstrap
-        self.topics = topics
-        self.path = path
-        self.from_beginning = from_beginning
-        self.until_idle_s = until_idle_s
-        self.max_messages = max_messages
-        self.flush_every = flush_every
-        self.stats = RecordStats()
+    bootstrap: str
+    topics: dict[str, str]
+    path: Path
+    _: KW_ONLY
+    from_beginning: bool = False
+    until_idle_s: float | None = None
+    max_messages: int | None = None
+    flush_every: int = 5000
+    stats: RecordStats = field(default_factory=RecordStats, init=False)
 
     async def run(self, on_progress: Progress | None = None) -> RecordStats:
         point = resume_point(self.path)

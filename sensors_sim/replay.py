@@ -17,7 +17,7 @@ import contextlib
 import heapq
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
@@ -98,22 +98,15 @@ class ReplayStats:
 Progress = Callable[[ReplayStats], None]
 
 
+@dataclass(eq=False)
 class Replayer:
-    def __init__(
-        self,
-        bootstrap: str,
-        replay_plan: ReplayPlan,
-        topic_map: TopicMap,
-        *,
-        speed: float | None = None,
-        create_partitions: int = 1,
-    ) -> None:
-        self.bootstrap = bootstrap
-        self.plan = replay_plan
-        self.topic_map = topic_map
-        self.speed = speed
-        self.create_partitions = create_partitions
-        self.stats = ReplayStats()
+    bootstrap: str
+    plan: ReplayPlan
+    topic_map: TopicMap
+    _: KW_ONLY
+    speed: float | None = None
+    create_partitions: int = 1
+    stats: ReplayStats = field(default_factory=ReplayStats, init=False)
 
     async def run(self, on_progress: Progress | None = None) -> ReplayStats:
         partitions = await self._ensure_topics()

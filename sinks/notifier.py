@@ -31,7 +31,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
@@ -133,28 +133,24 @@ class _Retryable(Exception):
     """Alertmanager answered 5xx / 429, or could not be reached."""
 
 
+@dataclass(eq=False)
 class Notifier(Handler):
     """The notifier's side of the shared consume loop; see the module docstring."""
 
-    def __init__(
-        self,
-        config: NotifierConfig,
-        session: aiohttp.ClientSession,
-        metrics: NotifierMetrics,
-        stop: asyncio.Event,
-        clock: Clock = utc_now,
-    ) -> None:
-        self.config = config
-        self.session = session
-        self.metrics = metrics
-        self.stop = stop
-        self.clock = clock
-        self.firing = FiringSet()
-        self.pending: list[Payload] = []  # of the batch in hand, not yet accepted
-        self.states: dict[str, int] = {}  # its events by state (counted once accepted)
-        self.consumed = False  # records handed over since the last checkpoint
-        self.resync = False  # the firing set was rebuilt: re-send all of it
-        self._next_resend = time.monotonic() + config.resend_interval_s
+    config: NotifierConfig
+    session: aiohttp.ClientSession
+    metrics: NotifierMetrics
+    stop: asyncio.Event
+    clock: Clock = utc_now
+    firing: FiringSet = field(default_factory=FiringSet, init=False)
+    #: the batch in hand, not yet accepted, and its events by state (counted once accepted)
+    pending: list[Payload] = field(default_factory=list, init=False)
+    states: dict[str, int] = field(default_factory=dict, init=False)
+    consumed: bool = field(default=False, init=False)  # records since the last checkpoint
+    resync: bool = field(default=False, init=False)  # the firing set was rebuilt: re-send it
+
+    def __post_init__(self) -> None:
+        self._next_resend = time.monotonic() + self.config.resend_interval_s
 
     # -- pushing -----------------------------------------------------------
 

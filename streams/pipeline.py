@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime, timedelta
 
 from streams import topics
@@ -91,30 +91,24 @@ class EscalationFallback:
         return from_ms(clock_ms) + quiet if quiet >= self.idle else None
 
 
+@dataclass(eq=False)
 class Processor:
-    def __init__(
-        self,
-        engine: RuleEngine,
-        windows: RollupWindows,
-        *,
-        clock: Callable[[], datetime],
-        max_age: timedelta,
-        max_future: timedelta,
-        partitioned: bool = False,
-    ) -> None:
-        self.engine = engine
-        self.windows = windows
-        self.clock = clock
-        self.max_age = max_age
-        self.max_future = max_future
-        #: The partitioned topology (streams/stages): dead-letter `key_mismatch`, and
-        #: close windows after the event that passes their end rather than once per
-        #: batch, so what a window holds never depends on where a batch was cut
-        #: (results identical whichever worker, restart or batch size).
-        self.partitioned = partitioned
+    engine: RuleEngine
+    windows: RollupWindows
+    _: KW_ONLY
+    clock: Callable[[], datetime]
+    max_age: timedelta
+    max_future: timedelta
+    #: The partitioned topology (streams/stages): dead-letter `key_mismatch`, and
+    #: close windows after the event that passes their end rather than once per
+    #: batch, so what a window holds never depends on where a batch was cut
+    #: (results identical whichever worker, restart or batch size).
+    partitioned: bool = False
+
+    def __post_init__(self) -> None:
         # feed topic -> the event time at which its next window closes
         self._close_at: dict[str, datetime | None] = {}
-        self._fallback = EscalationFallback(engine)
+        self._fallback = EscalationFallback(self.engine)
 
     def handle_feed(self, messages: Iterable[RawMessage]) -> Output:
         out = Output()

@@ -36,7 +36,9 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, MutableMapping, Sequence
+from dataclasses import KW_ONLY, dataclass
 from datetime import datetime, timedelta
+from typing import ClassVar
 
 import orjson
 
@@ -66,34 +68,24 @@ _FEEDS = (*topics.FEED_TOPICS, topics.ALERTS_ACK)
 _ORDER = {name: i for i, name in enumerate(_FEEDS)}
 
 
+@dataclass(eq=False)
 class EntityStage:
-    name = "entity"
+    name: ClassVar[str] = "entity"
+    names: StageTopics
+    thresholds: Thresholds
+    city: CityContext
+    _: KW_ONLY
+    clock: Callable[[], datetime]
+    max_age: timedelta
+    max_future: timedelta
+    runbook_base_url: str
+    idle_s: float
+    monotonic: Callable[[], float] = time.monotonic
 
-    def __init__(
-        self,
-        names: StageTopics,
-        thresholds: Thresholds,
-        city: CityContext,
-        *,
-        clock: Callable[[], datetime],
-        max_age: timedelta,
-        max_future: timedelta,
-        runbook_base_url: str,
-        idle_s: float,
-        monotonic: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.names = names
-        self.inputs = tuple(names.topic(t) for t in _FEEDS)
-        self.changelog = names.changelog(self.name)
+    def __post_init__(self) -> None:
+        self.inputs = tuple(self.names.topic(t) for t in _FEEDS)
+        self.changelog = self.names.changelog(self.name)
         self.bare = dict(zip(self.inputs, _FEEDS, strict=True))
-        self.thresholds = thresholds
-        self.city = city
-        self.clock = clock
-        self.max_age = max_age
-        self.max_future = max_future
-        self.runbook_base_url = runbook_base_url
-        self.idle_s = idle_s
-        self.monotonic = monotonic
 
     def task(self, partition: int, state: MutableMapping[bytes, bytes]) -> EntityTask:
         return EntityTask(self, partition, state)

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, MutableMapping, Sequence
+from dataclasses import KW_ONLY, dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 
@@ -37,29 +38,23 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass(eq=False)
 class MergingStage:
     """A stage over `repartition()` and `alerts.ack.v1`, one `task_type` per partition."""
 
-    name: str
-    task_type: type[MergingTask]
+    name: ClassVar[str]
+    task_type: ClassVar[type[MergingTask]]
+    names: StageTopics
+    thresholds: Thresholds
+    city: CityContext
+    _: KW_ONLY
+    runbook_base_url: str
+    #: the wall clock of escalation's processing-time fallback (tick)
+    clock: Callable[[], datetime] = _utcnow
 
-    def __init__(
-        self,
-        names: StageTopics,
-        thresholds: Thresholds,
-        city: CityContext,
-        *,
-        runbook_base_url: str,
-        clock: Callable[[], datetime] | None = None,
-    ) -> None:
-        self.names = names
-        self.inputs = (self.repartition(), names.topic(topics.ALERTS_ACK))
-        self.changelog = names.changelog(self.name)
-        self.thresholds = thresholds
-        self.city = city
-        self.runbook_base_url = runbook_base_url
-        # the wall clock of escalation's processing-time fallback (tick)
-        self.clock = clock or _utcnow
+    def __post_init__(self) -> None:
+        self.inputs = (self.repartition(), self.names.topic(topics.ALERTS_ACK))
+        self.changelog = self.names.changelog(self.name)
 
     def repartition(self) -> str:
         """The repartition topic the stage merges (of `self.names`)."""
