@@ -11,12 +11,14 @@ PostgreSQL otherwise.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import psycopg
 from psycopg import sql
@@ -105,6 +107,16 @@ class MigrateResult:
             f"migrated {self.mode} schema from version {self.from_version} to "
             f"{self.to_version} (applied {names})"
         )
+
+
+@contextlib.contextmanager
+def as_grafana(conn: psycopg.Connection[Any]) -> Iterator[psycopg.Connection[Any]]:
+    """A read-only transaction under the dashboards' role: what Grafana can read, and
+    nothing written (the monthly report and the dashboard query tests read this way)."""
+    with conn.transaction():
+        conn.execute("SET TRANSACTION READ ONLY")
+        conn.execute(f"SET LOCAL ROLE {GRAFANA_ROLE}")
+        yield conn
 
 
 def discover(directory: Path = MIGRATIONS_DIR) -> list[Migration]:

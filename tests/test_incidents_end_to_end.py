@@ -20,7 +20,7 @@ from cityops.base.settings import Settings
 from dashboards.queries import SqlQuery, iter_sql_targets
 from sensors_sim.incidents import Incident
 from sensors_sim.simulation import Simulation
-from sinks.migrate import GRAFANA_ROLE, migrate
+from sinks.migrate import migrate
 from sinks.recompute import recompute_rollups
 from streams import topics
 from streams.models import (
@@ -31,6 +31,7 @@ from streams.models import (
     Rollup,
     StreetlightStatus,
 )
+from tests.fixtures.db import grafana_rows
 from tests.fixtures.grafana_macros import expand
 from tests.fixtures.incidents import (
     DURATION_S,
@@ -177,16 +178,6 @@ def load_readings_and_rollups(url: str) -> tuple[dict[str, list], list[Rollup]]:
     ]
 
 
-def _as_grafana(conn: psycopg.Connection, sql: str) -> list[tuple[object, ...]]:
-    try:
-        with conn.transaction():
-            conn.execute("SET TRANSACTION READ ONLY")
-            conn.execute(f"SET LOCAL ROLE {GRAFANA_ROLE}")
-            return conn.execute(sql).fetchall()
-    except psycopg.Error as exc:
-        raise AssertionError(f"{exc}\n--- query ---\n{sql}") from exc
-
-
 def check_dashboard_queries(url: str, time_from: datetime, time_to: datetime) -> None:
     for lang in ("en", "zh"):
         queries: list[SqlQuery] = iter_sql_targets(lang)
@@ -195,7 +186,7 @@ def check_dashboard_queries(url: str, time_from: datetime, time_to: datetime) ->
             values: dict[str, list[str]] = {}
             for name in ("district", "enterprise", "route"):
                 query = next(q for q in queries if q.panel == f"${name}")
-                rows = _as_grafana(
+                rows = grafana_rows(
                     conn, expand(query.sql, time_from, time_to, values, timescaledb=False)
                 )
                 values[name] = [str(row[0]) for row in rows]
@@ -213,7 +204,7 @@ def check_dashboard_queries(url: str, time_from: datetime, time_to: datetime) ->
                     min_interval=query.min_interval,
                     timescaledb=False,
                 )
-                if not _as_grafana(conn, sql) and query.expects_rows:
+                if not grafana_rows(conn, sql) and query.expects_rows:
                     empty.append(f"{query.dashboard}: {query.panel}")
         assert not empty, f"{lang}: panels that should show data returned no rows: {empty}"
 

@@ -23,7 +23,7 @@ from cityops.report.model import (
     Step,
     Waste,
 )
-from sinks.migrate import GRAFANA_ROLE
+from sinks.migrate import as_grafana
 from streams.windows.common import WARM_INDOOR_C
 
 #: `district` is NULL for the whole city.
@@ -117,9 +117,7 @@ def fetch(
         "severities": list(INCIDENT_SEVERITIES),
         "limit": incidents,
     }
-    with conn.transaction():
-        conn.execute("SET TRANSACTION READ ONLY")
-        conn.execute(f"SET LOCAL ROLE {GRAFANA_ROLE}")
+    with as_grafana(conn):
         conn.execute("SET LOCAL TIME ZONE 'UTC'")  # incident times are printed in UTC
 
         def rows(query: str, extra: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:

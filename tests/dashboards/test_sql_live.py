@@ -17,7 +17,8 @@ import psycopg
 import pytest
 
 from dashboards.queries import SqlQuery, iter_sql_targets
-from sinks.migrate import GRAFANA_ROLE, migrate
+from sinks.migrate import migrate
+from tests.fixtures.db import grafana_rows
 from tests.fixtures.grafana_macros import expand
 
 pytestmark = pytest.mark.integration
@@ -137,17 +138,6 @@ def city_db_timescale(timescale_url: str) -> Iterator[psycopg.Connection]:
     yield from _seeded(timescale_url)
 
 
-def _run(conn: psycopg.Connection, sql: str) -> list[tuple[object, ...]]:
-    """Run `sql` as the read-only Grafana role, in a read-only transaction."""
-    try:
-        with conn.transaction():
-            conn.execute("SET TRANSACTION READ ONLY")
-            conn.execute(f"SET LOCAL ROLE {GRAFANA_ROLE}")
-            return conn.execute(sql).fetchall()
-    except psycopg.Error as exc:
-        raise AssertionError(f"{exc}\n--- query ---\n{sql}") from exc
-
-
 def _variables(
     conn: psycopg.Connection, queries: list[SqlQuery], *, timescaledb: bool = False
 ) -> dict[str, list[str]]:
@@ -155,7 +145,7 @@ def _variables(
     values: dict[str, list[str]] = {}
     for name in ("district", "enterprise", "route"):  # dependency order
         query = next(q for q in queries if q.panel == f"${name}")
-        rows = _run(conn, expand(query.sql, FROM, NOW, values, timescaledb=timescaledb))
+        rows = grafana_rows(conn, expand(query.sql, FROM, NOW, values, timescaledb=timescaledb))
         values[name] = [str(row[0]) for row in rows]
         assert values[name], f"variable ${name} has no options"
     return values
@@ -169,7 +159,7 @@ def test_every_sql_target_runs_as_the_grafana_role(city_db: psycopg.Connection) 
     for query in queries:
         # A data source without `timescaledb: true` (plain PostgreSQL has no time_bucket).
         sql = _as_grafana_sends(query, variables, FROM, timescaledb=False)
-        if not _run(city_db, sql):
+        if not grafana_rows(city_db, sql):
             empty.append((query.dashboard, query.panel))
     # The seeded city covers every panel, including those a short simulated run may not.
     assert not empty, f"queries without rows: {empty}"
@@ -203,7 +193,7 @@ def test_every_sql_target_runs_on_timescaledb_as_grafana_sends_it(
     for query in queries:
         sql = _as_grafana_sends(query, variables, start, timescaledb=True)
         buckets.update(re.findall(r"time_bucket\('([0-9.]+s)'", sql))
-        if not _run(city_db_timescale, sql):
+        if not grafana_rows(city_db_timescale, sql):
             empty.append((query.dashboard, query.panel))
     assert not empty, f"queries without rows: {empty}"
     assert buckets == {"60.000s", "300.000s"}
@@ -211,14 +201,14 @@ def test_every_sql_target_runs_on_timescaledb_as_grafana_sends_it(
 
 def test_grafana_role_cannot_write(city_db: psycopg.Connection) -> None:
     with pytest.raises(AssertionError, match=r"read-only|permission denied"):
-        _run(city_db, "UPDATE alerts SET state = 'resolved'")
+        grafana_rows(city_db, "UPDATE alerts SET state = 'resolved'")
 
 
 def test_open_alerts_table_shows_the_most_urgent_first(city_db: psycopg.Connection) -> None:
     queries = iter_sql_targets("en")
     variables = _variables(city_db, queries)
     table = next(q for q in queries if q.dashboard == "alerts" and q.panel == "Open alerts")
-    rows = _run(city_db, expand(table.sql, FROM, NOW, variables))
+    rows = grafana_rows(city_db, expand(table.sql, FROM, NOW, variables))
     # the seed's open fleet alert (a warning) was added for the fleet dashboard's open-alert
     # table (issue 16.3): it sorts after the minor one
     assert [row[0] for row in rows] == ["major", "major", "major", "minor", "warning"]
