@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -31,6 +30,7 @@ from cityops.base.kafka_admin import ensure_topics
 from cityops.base.kafka_loop import Abandon, Backoff, ConsumeLoop, Handler, LoopConfig, Out
 from cityops.base.metrics import SinkMetrics, serve
 from cityops.base.settings import ConfigurationError, Settings
+from cityops.base.signals import stop_on_signals
 from sinks.migrate import migrate
 from sinks.writer import Batch, Writer
 from streams import topics
@@ -249,16 +249,6 @@ async def run_sink(
     # Topics with the configured partitions, not the broker's auto-create default.
     await ensure_topics(settings, topics.ALL_TOPICS)
 
-    installed: list[signal.Signals] = []
-    if stop is None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-            installed.append(sig)
-    try:
-        await _Sink(settings, settings.database_url, metrics, stop).run()
-    finally:
-        for sig in installed:
-            asyncio.get_running_loop().remove_signal_handler(sig)
+    with stop_on_signals(stop) as stopping:
+        await _Sink(settings, settings.database_url, metrics, stopping).run()
     log.info("sink stopped")

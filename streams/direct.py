@@ -29,7 +29,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-import signal
 import time
 
 from aiokafka.errors import KafkaError
@@ -39,6 +38,7 @@ from cityops.base.kafka_loop import ConsumeLoop, LoopConfig
 from cityops.base.kafka_reader import PartitionReader
 from cityops.base.metrics import LagMetrics, WorkerMetrics, consumer_lag, serve
 from cityops.base.settings import ConfigurationError, Settings
+from cityops.base.signals import stop_on_signals
 from streams.stage_handler import StageHandler, ensure_stage_topics
 from streams.stages.build import stage_topics
 
@@ -155,18 +155,8 @@ async def run_direct(
     registry: CollectorRegistry | None = None,
 ) -> None:
     """Run the direct worker until `stop` is set (or SIGTERM/SIGINT when `stop` is None)."""
-    installed: list[signal.Signals] = []
-    loop = asyncio.get_running_loop()
-    if stop is None:
-        stop = asyncio.Event()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-            installed.append(sig)
-    try:
-        await DirectWorker(settings, stop, registry).run()
-    finally:
-        for sig in installed:
-            loop.remove_signal_handler(sig)
+    with stop_on_signals(stop) as stopping:
+        await DirectWorker(settings, stopping, registry).run()
 
 
 def run_worker(settings: Settings) -> int:

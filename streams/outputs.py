@@ -1,47 +1,17 @@
-"""What both worker runtimes share: the processor they run, how its output is
-encoded for Kafka, and how it is counted. One definition, so the `direct` and
+"""What both worker runtimes share: how the stages' output is encoded for Kafka,
+and how it is counted. One definition, so the `direct` and
 `faust` runtimes cannot drift apart (docs/ARCHITECTURE.md, "Where the code differs").
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, MutableMapping
-from datetime import timedelta
+from collections.abc import Iterator
 from typing import Any
 
-from cityops.base.city.profiles import load_profile
-from cityops.base.clock import utc_now
 from cityops.base.metrics import WorkerMetrics
 from cityops.base.settings import Settings
-from cityops.base.thresholds import load_thresholds
 from streams import topics
-from streams.pipeline import Output, Processor
-from streams.rules.engine import GROUP_KEY_PREFIXES, RuleEngine
-from streams.state import BufferedJsonStore
-from streams.windows import RollupWindows
-
-
-def build_processor(
-    settings: Settings, table: MutableMapping[bytes, bytes]
-) -> tuple[Processor, BufferedJsonStore]:
-    """The processor both runtimes run, over `table` (the rule state)."""
-    state = BufferedJsonStore(table, keep_decoded=GROUP_KEY_PREFIXES)
-    city = load_profile(settings.profile)
-    thresholds = load_thresholds(settings.rules_file)
-    engine = RuleEngine(
-        thresholds,
-        city,
-        state,
-        runbook_base_url=settings.runbook_base_url,
-    )
-    processor = Processor(
-        engine,
-        RollupWindows(city, allowed_lateness=timedelta(seconds=thresholds.windows.close_after_s)),
-        clock=utc_now,
-        max_age=timedelta(seconds=settings.max_event_age_s),
-        max_future=timedelta(seconds=settings.max_event_future_s),
-    )
-    return processor, state
+from streams.pipeline import Output
 
 
 def count_output(metrics: WorkerMetrics, out: Output) -> None:

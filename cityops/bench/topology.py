@@ -16,15 +16,17 @@ and the state changes of every table, in a fixed order.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from cityops.base.settings import Settings
-from streams.outputs import build_processor
-from streams.pipeline import Output, RawMessage
+from streams.pipeline import Output, Processor, RawMessage
+from streams.rules.engine import GROUP_KEY_PREFIXES, RuleEngine
 from streams.stage_state import ChangeTrackingTable
 from streams.stages import Record, StageTask
 from streams.stages.build import build_stages
+from streams.state import BufferedJsonStore
+from streams.windows import RollupWindows
 
 
 class Runner(Protocol):
@@ -40,8 +42,20 @@ class Runner(Protocol):
 class Monolith:
     def __init__(self, settings: Settings, clock: Callable[[], datetime]) -> None:
         self.table = ChangeTrackingTable()
-        self.processor, self.state = build_processor(settings, self.table)
-        self.processor.clock = clock
+        self.state = BufferedJsonStore(self.table, keep_decoded=GROUP_KEY_PREFIXES)
+        # the entity stage's settings (thresholds, city, bounds), every rule in one engine
+        entity = build_stages(settings, clock)[0]
+        engine = RuleEngine(
+            entity.thresholds, entity.city, self.state, runbook_base_url=entity.runbook_base_url
+        )
+        lateness = timedelta(seconds=entity.thresholds.windows.close_after_s)
+        self.processor = Processor(
+            engine,
+            RollupWindows(entity.city, allowed_lateness=lateness),
+            clock=clock,
+            max_age=entity.max_age,
+            max_future=entity.max_future,
+        )
 
     def process(self, groups: Sequence[list[RawMessage]]) -> tuple[list[Output], list[Record]]:
         return [self.processor.handle_feed(group) for group in groups], []
