@@ -27,10 +27,10 @@ def _checks(
     th: GasThresholds,
     prev: Mapping[str, Any],
     ctx: RuleContext,
-) -> State:
-    below = _lel_high(book, subject, event, at, th, prev.get("below", 0))
+    new: State,
+) -> None:
+    new["below"] = _lel_high(book, subject, event, at, th, prev.get("below", 0))
     _fault(book, subject, event, at)
-    return {"below": below}
 
 
 def _lel_high(

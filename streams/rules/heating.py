@@ -29,13 +29,13 @@ def _checks(
     th: HeatingThresholds,
     prev: Mapping[str, Any],
     ctx: RuleContext,
-) -> State:
-    cold_since = _indoor_cold(book, subject, event, at, th, prev.get("cold_since"))
-    samples, ref = _pressure_drop(
+    new: State,
+) -> None:
+    new["cold_since"] = _indoor_cold(book, subject, event, at, th, prev.get("cold_since"))
+    new["pressures"], new["pressure_ref"] = _pressure_drop(
         book, subject, event, at, th, prev.get("pressures", []), prev.get("pressure_ref")
     )
     _supply_temp_low(book, subject, event, at, th, ctx)
-    return {"cold_since": cold_since, "pressures": samples, "pressure_ref": ref}
 
 
 def _indoor_cold(

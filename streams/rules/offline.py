@@ -32,8 +32,9 @@ class Heartbeat(Generic[R, T]):
     offline_rule: str
     #: what the summaries call the device ("Gas detector")
     noun: str
-    #: the device's own rules: fire and resolve in the book, return the state fields to keep
-    checks: Callable[[AlertBook, Subject, R, int, T, Mapping[str, Any], RuleContext], State]
+    #: the device's own rules: fire and resolve in the book, store the fields they keep in
+    #: the new state (the last argument; the previous state is read-only)
+    checks: Callable[[AlertBook, Subject, R, int, T, Mapping[str, Any], RuleContext, State], None]
     #: the summary of the offline alert, from the stored state
     offline_summary: Callable[[State, T], str]
 
@@ -64,7 +65,6 @@ class Heartbeat(Generic[R, T]):
         if online and self.offline_rule in book.open:
             summary = f"{self.noun} {device} is reporting again"
             book.resolve(self.offline_rule, at, value=None, summary=summary)
-        kept = self.checks(book, subject, event, at, self.limits(ctx.thresholds), prev, ctx)
         new: State = {
             **prev,
             "id": device,
@@ -72,9 +72,13 @@ class Heartbeat(Generic[R, T]):
             "district": event.district,
             "lat": event.lat,
             "lon": event.lon,
-            **kept,
-            "alerts": book.open,
         }
+        # The checks store their fields in `new` (after `lon` on a first reading, in their
+        # old places otherwise). Returning a dict to merge in, and a method to look up the
+        # thresholds, made a gas evaluation 1.27 -> 1.41 µs (min of 7 x 20k calls, process
+        # CPU, loop 1e7 adds 1.0 s); this way 1.33 vs 1.29-1.33 before the Heartbeat.
+        self.checks(book, subject, event, at, getattr(ctx.thresholds, self.section), prev, ctx, new)
+        new["alerts"] = book.open
         return new, book.emitted
 
     def offline_after_ms(self, thresholds: Thresholds) -> int:
