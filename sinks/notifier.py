@@ -41,17 +41,9 @@ from aiokafka import TopicPartition
 from prometheus_client import CollectorRegistry
 
 from cityops.base.clock import Clock, utc_now
-from cityops.base.kafka_loop import (
-    Abandon,
-    Assignment,
-    Backoff,
-    Batch,
-    ConsumeLoop,
-    Handler,
-    LoopConfig,
-    Out,
-)
+from cityops.base.kafka_loop import Abandon, Assignment, Batch, ConsumeLoop, Handler, LoopConfig
 from cityops.base.kafka_reader import PartitionReader
+from cityops.base.kafka_send import Backoff, Out
 from cityops.base.metrics import LagMetrics, NotifierMetrics, consumer_lag, serve, stop_serving
 from cityops.base.settings import ConfigurationError, Settings
 from sinks.alert_payload import AckLinks, Payload, alert_payloads, change_payloads, decode_alert

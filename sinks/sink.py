@@ -27,7 +27,8 @@ from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 
 from cityops.base.kafka_admin import ensure_topics
-from cityops.base.kafka_loop import Abandon, Backoff, ConsumeLoop, Handler, LoopConfig, Out
+from cityops.base.kafka_loop import Abandon, ConsumeLoop, Handler, LoopConfig
+from cityops.base.kafka_send import Backoff, Out
 from cityops.base.metrics import SinkMetrics, serve
 from cityops.base.settings import ConfigurationError, Settings
 from cityops.base.signals import stop_on_signals

@@ -27,8 +27,9 @@ from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
-from cityops.base.kafka_loop import Assignment, Batch, Handler, Out
+from cityops.base.kafka_loop import Assignment, Batch, Handler
 from cityops.base.kafka_reader import PartitionReader
+from cityops.base.kafka_send import Out
 from cityops.base.metrics import WorkerMetrics
 from cityops.base.settings import ConfigurationError, Settings
 from streams import topics

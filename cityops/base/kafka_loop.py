@@ -29,9 +29,8 @@ to the committed offset). The range assignor keeps partition p of every
 subscribed topic on one member, so topics with equal partition counts are
 co-partitioned.
 
-Records go out as whole record batches per (topic, partition) (`BatchSender`),
-not one `producer.send` future per record: 2.0 vs 16.3 us of CPU a record,
-measured on Tansu (docs/benchmarks.md).
+Records go out as whole record batches per (topic, partition), retried until
+acknowledged: `cityops.base.kafka_send`.
 """
 
 from __future__ import annotations
@@ -42,25 +41,19 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.errors import KafkaError
-from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.structs import ConsumerRecord
 
 from cityops.base.kafka_reader import FETCH_PARTITION_BYTES, PartitionReader, Records
+from cityops.base.kafka_send import BatchSender, Deliveries, Out, new_producer
 
 log = logging.getLogger(__name__)
 
 POLL_TIMEOUT_MS = 200
-PRODUCER_BATCH_BYTES = 512 * 1024
-PRODUCER_REQUEST_BYTES = 8 * 1024 * 1024
-# `BatchSender` hands the producer whole record batches, so lingering batches
-# nothing more: it only held a batch's outputs (its alerts) back, and its timer
-# can fire only while the loop awaits, i.e. after the next batch's processing.
-LINGER_MS = 0
 # Turns of the event loop after a batch's sends: the producer's sender task and
 # the fetcher run only while the loop awaits, and a fetched batch is handed over
 # without awaiting anything. Two turns take an appended record batch to the
@@ -69,20 +62,9 @@ LINGER_MS = 0
 IO_TURNS = 3
 # The fewest records a time-bounded batch asks for (per-batch costs stay small).
 BATCH_MIN = 200
-BACKOFF_FIRST_S = 0.2
-BACKOFF_MAX_S = 10.0
 TICK_S = 1.0
 
 Batch = dict[TopicPartition, list[ConsumerRecord[Any, Any]]]
-
-
-class Out(NamedTuple):
-    """One record to produce (partition None = the default partitioner, by key)."""
-
-    topic: str
-    key: bytes | None
-    value: bytes | None
-    partition: int | None = None
 
 
 class Abandon(Exception):
@@ -171,110 +153,6 @@ class LoopConfig:
     batch_time_s: float | None = None
 
 
-# A send that can be repeated: returns the future the broker's answer resolves.
-Send = Callable[[], Awaitable["asyncio.Future[Any]"]]
-
-
-class BatchSender:
-    """Records as repeatable record-batch sends, one batch per (topic, partition) run."""
-
-    def __init__(self, producer: AIOKafkaProducer) -> None:
-        self.producer = producer
-        self.partitioner = DefaultPartitioner()
-        self.partitions: dict[str, list[int]] = {}
-
-    async def sends(self, records: list[Out]) -> list[Send]:
-        grouped: dict[tuple[str, int], list[Out]] = {}
-        for rec in records:
-            partition = rec.partition
-            if partition is None:
-                parts = self.partitions.get(rec.topic)
-                if parts is None:
-                    parts = self.partitions[rec.topic] = sorted(
-                        await self.producer.partitions_for(rec.topic)
-                    )
-                partition = parts[0] if len(parts) == 1 else self.partitioner(rec.key, parts, parts)
-            grouped.setdefault((rec.topic, partition), []).append(rec)
-        return [self._send(t, p, recs) for (t, p), recs in grouped.items()]
-
-    def _send(self, topic: str, partition: int, records: list[Out]) -> Send:
-        producer = self.producer
-
-        async def send() -> Any:
-            futures = []
-            builder = producer.create_batch()
-            for rec in records:
-                if builder.append(key=rec.key, value=rec.value, timestamp=None) is None:
-                    futures.append(await producer.send_batch(builder, topic, partition=partition))
-                    builder = producer.create_batch()
-                    builder.append(key=rec.key, value=rec.value, timestamp=None)
-            futures.append(await producer.send_batch(builder, topic, partition=partition))
-            return futures[0] if len(futures) == 1 else asyncio.gather(*futures)
-
-        return send
-
-
-class Backoff:
-    """Capped exponential retry delays that wake early on stop: the loop's refused
-    sends, and a handler's own outputs in its checkpoint (the sink's database, the
-    notifier's Alertmanager)."""
-
-    def __init__(
-        self, stop: asyncio.Event, first_s: float = BACKOFF_FIRST_S, max_s: float = BACKOFF_MAX_S
-    ) -> None:
-        self.stop = stop
-        self.delay = first_s
-        self.max_s = max_s
-
-    async def wait(self) -> bool:
-        """Sleep the current delay (woken early by stop), then double it (capped);
-        True when stop is set."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.stop.wait(), self.delay)
-        self.delay = min(self.delay * 2, self.max_s)
-        return self.stop.is_set()
-
-
-class Deliveries:
-    """Sends started since the last checkpoint, and their retry until acknowledged."""
-
-    def __init__(self, stop: asyncio.Event) -> None:
-        self.stop = stop
-        self.started: list[tuple[Send, asyncio.Future[Any]]] = []
-
-    async def start(self, sends: list[Send]) -> None:
-        for send in sends:
-            try:
-                future = await send()
-            except KafkaError as exc:
-                log.warning("send failed (%s: %s)", type(exc).__name__, exc)
-                future = _failed_future(exc)
-            self.started.append((send, future))
-
-    async def settle(self) -> bool:
-        """Wait for every started send; retry refused ones. False when stopped first."""
-        backoff = Backoff(self.stop)
-        while self.started:
-            todo, self.started = self.started, []
-            results = await asyncio.gather(*(f for _, f in todo), return_exceptions=True)
-            failed = [
-                s for (s, _), r in zip(todo, results, strict=True) if isinstance(r, BaseException)
-            ]
-            if not failed:
-                return True
-            log.warning(
-                "%d of %d sends not acknowledged; retrying in %.1f s, offsets not committed",
-                len(failed),
-                len(todo),
-                backoff.delay,
-            )
-            if self.stop.is_set():
-                return False
-            await backoff.wait()
-            await self.start(failed)
-        return True
-
-
 class ConsumeLoop:
     def __init__(
         self,
@@ -298,14 +176,7 @@ class ConsumeLoop:
         self.record_s = 0.0
         self.deliveries = Deliveries(stop)
         self.producer = (
-            AIOKafkaProducer(
-                bootstrap_servers=config.bootstrap,
-                client_id=f"{config.client_id}-producer",
-                acks="all",
-                linger_ms=LINGER_MS,
-                max_batch_size=PRODUCER_BATCH_BYTES,
-                max_request_size=PRODUCER_REQUEST_BYTES,
-            )
+            new_producer(config.bootstrap, f"{config.client_id}-producer")
             if config.produce
             else None
         )
@@ -438,9 +309,3 @@ class _Listener(ConsumerRebalanceListener):
         loop = self.loop
         async with loop.lock:
             await loop.handler.assigned(Assignment(tuple(assigned), loop.consumer, loop.reader))
-
-
-def _failed_future(exc: BaseException) -> asyncio.Future[Any]:
-    future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-    future.set_exception(exc)
-    return future

@@ -18,7 +18,7 @@ from aiokafka import TopicPartition
 from aiokafka.errors import KafkaTimeoutError
 from aiokafka.partitioner import DefaultPartitioner
 
-from cityops.base.kafka_loop import BatchSender, Out, Send, _failed_future
+from cityops.base.kafka_send import BatchSender, Out, Send, _failed_future
 from cityops.base.settings import Settings
 from streams import topics
 from streams.direct import GC_THRESHOLDS, DirectWorker, changelog_topic, tune_gc
