@@ -17,7 +17,6 @@ from grafanalib.core import Table
 from dashboards.datasources import POSTGRES
 from dashboards.fields import (
     column_names,
-    display_names,
     override,
     severity_mappings,
     value_mappings,
@@ -98,8 +97,8 @@ def alert_annotation(tr: Tr, slug: str) -> dict[str, Any]:
 
 def alert_columns(tr: Tr, *, state: bool = True) -> list[dict[str, Any]]:
     """Headers of the alert columns a map of alerts shows (`state` where it selects it)."""
-    fields = ("rule", "severity", "state", "entity_id", "district", "started_at", "summary")
-    return column_names(tr, *(f for f in fields if state or f != "state"))
+    state_column = " state" if state else ""
+    return column_names(tr, f"rule severity{state_column} entity_id district started_at summary")
 
 
 def open_alerts_table(tr: Tr, key: str, slug: str | None = None) -> Table:
@@ -141,19 +140,10 @@ def open_alerts_table(tr: Tr, key: str, slug: str | None = None) -> Table:
                 custom__width=90,
             ),
             override("state", displayName=tr("col.state"), custom__width=100),
-            *display_names(
-                {
-                    "rule": tr("col.rule"),
-                    "acknowledged_at": tr("col.acknowledged_at"),
-                    "entity_type": tr("col.entity_type"),
-                    "entity_id": tr("col.entity"),
-                    "district": tr("col.district"),
-                    "started_at": tr("col.started_at"),
-                    "updated_at": tr("col.updated_at"),
-                    "value": tr("col.value"),
-                    "threshold": tr("col.threshold"),
-                    "summary": tr("col.summary"),
-                }
+            *column_names(
+                tr,
+                "rule acknowledged_at entity_type entity_id district started_at updated_at"
+                " value threshold summary",
             ),
             override("open_for_s", displayName=tr("col.open_for"), unit="s"),
             override(

@@ -105,7 +105,7 @@ def build(lang: Lang) -> Dashboard:
         unit="percentunit",
         thresholds=h.steps(h.WARN, (0.95, h.MINOR), (0.99, h.OK)),
         judged=True,
-        overrides=h.display_names({"closure_rate": tr("col.closure_rate")}),
+        overrides=h.column_names(tr, "closure_rate"),
     )
     b.table(
         "by_rule",
@@ -134,13 +134,7 @@ def build(lang: Lang) -> Dashboard:
             )
         ],
         overrides=[
-            *h.display_names(
-                {
-                    "rule": tr("col.rule"),
-                    "alerts_total": tr("col.alerts_total"),
-                    "alerts_resolved": tr("col.alerts_resolved"),
-                }
-            ),
+            *h.column_names(tr, "rule alerts_total alerts_resolved"),
             h.rate_cell(
                 "closure_rate",
                 tr("col.closure_rate"),

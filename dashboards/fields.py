@@ -49,13 +49,10 @@ def rate_cell(field: str, name: str, rate_steps: list[dict[str, Any]]) -> dict[s
     )
 
 
-#: Column headers whose translation key (`col.<key>`) is not the column's own name.
-_COLUMN_KEY = {"entity_id": "entity"}
-
-
-def column_names(tr: Tr, *fields: str) -> list[dict[str, Any]]:
-    """Translated headers of the alerts' own columns, `col.<column>`."""
-    return display_names({f: tr(f"col.{_COLUMN_KEY.get(f, f)}") for f in fields})
+def column_names(tr: Tr, fields: str) -> list[dict[str, Any]]:
+    """Translated headers of the space-separated SQL columns `fields`: `col.<column>`,
+    without an `_id` suffix (`detector_id` -> `col.detector`)."""
+    return display_names({f: tr(f"col.{f.removesuffix('_id')}") for f in fields.split()})
 
 
 def fixed_color(color: str) -> dict[str, str]:

@@ -71,17 +71,7 @@ def build(lang: Lang) -> Dashboard:
         ],
         mappings=h.value_mappings({k: (waste_labels[k], WASTE_COLOR[k]) for k in WASTE_KINDS}),
         overrides=[
-            *h.display_names(
-                {
-                    "truck_id": tr("col.truck"),
-                    "route_id": tr("col.route"),
-                    "district": tr("col.district"),
-                    "waste_kind": tr("col.waste_kind"),
-                    "ignition": tr("col.ignition"),
-                    "last_seen": tr("col.last_seen"),
-                    "minute": tr("col.minute"),
-                }
-            ),
+            *h.column_names(tr, "truck_id route_id district waste_kind ignition last_seen minute"),
             h.override("speed_kmh", displayName=tr("col.speed"), unit="velocitykmh"),
             h.override("heading_deg", displayName=tr("col.heading"), unit="degree"),
             h.override("load_kg", displayName=tr("col.load"), unit="masskg"),

@@ -127,16 +127,7 @@ def build(lang: Lang) -> Dashboard:
         [MarkersLayer(name=tr("gas.map.layer"), ref_id="A", color_field="state", size=5)],
         mappings=h.value_mappings(state_labels),
         overrides=[
-            *h.display_names(
-                {
-                    "detector_id": tr("col.detector"),
-                    "site_type": tr("col.site_type"),
-                    "district": tr("col.district"),
-                    "status": tr("col.status"),
-                    "last_seen": tr("col.last_seen"),
-                    "state": tr("col.state"),
-                }
-            ),
+            *h.column_names(tr, "detector_id site_type district status last_seen state"),
             h.override("lel_pct", displayName=tr("col.lel_pct"), unit="percent"),
             h.override("battery_pct", displayName=tr("col.battery_pct"), unit="percent"),
         ],
@@ -160,14 +151,7 @@ def build(lang: Lang) -> Dashboard:
             )
         ],
         overrides=[
-            *h.display_names(
-                {
-                    "detector_id": tr("col.detector"),
-                    "district": tr("col.district"),
-                    "site_type": tr("col.site_type"),
-                    "last_seen": tr("col.last_seen"),
-                }
-            ),
+            *h.column_names(tr, "detector_id district site_type last_seen"),
             h.override("silent_s", displayName=tr("col.silent_for"), unit="s"),
         ],
     )

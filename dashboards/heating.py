@@ -149,14 +149,7 @@ def build(lang: Lang) -> Dashboard:
             )
         ],
         overrides=[
-            *h.display_names(
-                {
-                    "station_id": tr("col.station"),
-                    "enterprise_id": tr("col.enterprise"),
-                    "district": tr("col.district"),
-                    "last_seen": tr("col.last_seen"),
-                }
-            ),
+            *h.column_names(tr, "station_id enterprise_id district last_seen"),
             h.override("supply_temp_c", displayName=tr("col.supply_temp"), unit="celsius"),
             h.override("return_temp_c", displayName=tr("col.return_temp"), unit="celsius"),
             h.override(

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dashboards.board import Board
 from dashboards.datasources import POSTGRES, POSTGRES_UID, PROMETHEUS, PROMETHEUS_UID
 from dashboards.fields import (
+    column_names,
     display_names,
     fixed_color,
     override,
@@ -83,6 +84,7 @@ __all__ = [
     "Resolution",
     "barchart",
     "clean_sql",
+    "column_names",
     "count",
     "dashboard",
     "day_range",

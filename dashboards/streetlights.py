@@ -107,7 +107,7 @@ def build(lang: Lang) -> Dashboard:
         thresholds=lit_steps,
         judged=True,
         soft_min=0.9,
-        overrides=h.display_names({"lit_rate": tr("col.lit_rate")}),
+        overrides=h.column_names(tr, "lit_rate"),
     )
     b.geomap(
         "map",
