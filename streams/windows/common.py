@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Literal, Protocol, TypeVar
+from typing import Generic, Literal, Protocol, TypeVar
 
 from cityops.base.thresholds import load_thresholds
 from streams.models import Event, Rollup
@@ -83,6 +83,26 @@ class WindowFloor:
 
 
 _W = TypeVar("_W")
+
+
+class Bucketed(Generic[_W]):
+    """A feed's open windows by start and district (`window_of` makes them), and the
+    closing of those that end by a horizon (gas, heating, fleet)."""
+
+    def __init__(self, window: timedelta = DEFAULT_WINDOW) -> None:
+        self.window = window
+        self._floor = WindowFloor(window)
+        self._windows: dict[datetime, dict[str, _W]] = {}
+
+    @property
+    def open_windows(self) -> int:
+        return sum(len(districts) for districts in self._windows.values())
+
+    def _closing(self, horizon: datetime) -> Iterator[tuple[datetime, datetime, dict[str, _W]]]:
+        """Each window that ends by `horizon`, oldest first, taken out of the open ones:
+        (start, end, its districts)."""
+        for bucket in sorted(b for b in self._windows if b + self.window <= horizon):
+            yield bucket, bucket + self.window, self._windows.pop(bucket)
 
 
 def window_of(

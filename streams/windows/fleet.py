@@ -12,8 +12,8 @@ from streams.windows.common import (
     DEFAULT_WINDOW,
     PREVIOUS_FIX_WITHIN,
     WASTE_KINDS,
+    Bucketed,
     FeedName,
-    WindowFloor,
     haversine_km,
     window_of,
 )
@@ -41,22 +41,16 @@ class _FleetWindow:
     load_kg: dict[str, float] = field(default_factory=lambda: dict.fromkeys(WASTE_KINDS, 0.0))
 
 
-class FleetAggregator:
+class FleetAggregator(Bucketed[_FleetWindow]):
     feed: FeedName = "fleet"
 
     def __init__(self, window: timedelta = DEFAULT_WINDOW) -> None:
-        self.window = window
-        self._floor = WindowFloor(window)
+        super().__init__(window)
         # Per truck, not per district: a truck's track continues across a boundary.
         # Sorted by ts; fixes older than the closed horizon minus PREVIOUS_FIX_WITHIN
         # can no longer precede a counted step and are trimmed when the list is touched.
         self._trucks: dict[str, list[_Fix]] = {}
-        self._windows: dict[datetime, dict[str, _FleetWindow]] = {}
         self._keep_since: datetime | None = None
-
-    @property
-    def open_windows(self) -> int:
-        return sum(len(districts) for districts in self._windows.values())
 
     def _note(self, event: FleetGpsFix) -> bool:
         track = self._trucks.setdefault(event.truck_id, [])
@@ -89,9 +83,7 @@ class FleetAggregator:
 
     def close_until(self, horizon: datetime, data_end: datetime) -> list[Rollup]:
         out: list[Rollup] = []
-        for bucket in sorted(b for b in self._windows if b + self.window <= horizon):
-            end = bucket + self.window
-            windows = self._windows.pop(bucket)
+        for bucket, end, windows in self._closing(horizon):
             trucks = set().union(*(win.trucks for win in windows.values()))
             for truck in sorted(trucks):
                 self._steps(self._trucks[truck], bucket, end, windows)

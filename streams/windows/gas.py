@@ -13,8 +13,8 @@ from streams.windows.common import (
     ALARM_LEL_PCT,
     DEFAULT_WINDOW,
     ONLINE_WITHIN,
+    Bucketed,
     FeedName,
-    WindowFloor,
     window_of,
 )
 
@@ -35,19 +35,13 @@ class _GasWindow:
     alarming: set[str] = field(default_factory=set)
 
 
-class GasAggregator:
+class GasAggregator(Bucketed[_GasWindow]):
     feed: FeedName = "gas"
 
     def __init__(self, window: timedelta = DEFAULT_WINDOW) -> None:
-        self.window = window
-        self._floor = WindowFloor(window)
+        super().__init__(window)
         self._detectors: dict[str, dict[str, _Detector]] = {}
-        self._windows: dict[datetime, dict[str, _GasWindow]] = {}
         self._keep_since: datetime | None = None
-
-    @property
-    def open_windows(self) -> int:
-        return sum(len(districts) for districts in self._windows.values())
 
     # Pickled at every checkpoint of the entity stage: the detectors as columns
     # (`streams.windows.columns` says why).
@@ -108,10 +102,9 @@ class GasAggregator:
 
     def close_until(self, horizon: datetime, data_end: datetime) -> list[Rollup]:
         out: list[Rollup] = []
-        for bucket in sorted(b for b in self._windows if b + self.window <= horizon):
-            end = bucket + self.window
+        for bucket, end, districts in self._closing(horizon):
             since = end - ONLINE_WITHIN
-            for district, win in sorted(self._windows.pop(bucket).items()):
+            for district, win in sorted(districts.items()):
                 known = online = 0
                 for det in self._detectors[district].values():
                     if det.first_seen < end:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from streams.models import HeatingStationReading, Rollup
 from streams.windows.common import (
-    DEFAULT_WINDOW,
     WARM_INDOOR_C,
+    Bucketed,
     FeedName,
-    WindowFloor,
     window_of,
 )
 
@@ -28,17 +27,8 @@ class _HeatingWindow:
     cold: set[str] = field(default_factory=set)
 
 
-class HeatingAggregator:
+class HeatingAggregator(Bucketed[_HeatingWindow]):
     feed: FeedName = "heating"
-
-    def __init__(self, window: timedelta = DEFAULT_WINDOW) -> None:
-        self.window = window
-        self._floor = WindowFloor(window)
-        self._windows: dict[datetime, dict[str, _HeatingWindow]] = {}
-
-    @property
-    def open_windows(self) -> int:
-        return sum(len(districts) for districts in self._windows.values())
 
     def add(self, event: HeatingStationReading) -> bool:
         bucket = self._floor(event.ts)
@@ -61,15 +51,15 @@ class HeatingAggregator:
 
     def close_until(self, horizon: datetime, data_end: datetime) -> list[Rollup]:
         out: list[Rollup] = []
-        for bucket in sorted(b for b in self._windows if b + self.window <= horizon):
-            for district, win in sorted(self._windows.pop(bucket).items()):
+        for bucket, end, districts in self._closing(horizon):
+            for district, win in sorted(districts.items()):
                 warm = len(win.stations) - len(win.cold)
                 out.append(
                     Rollup(
                         feed="heating",
                         district=district,
                         bucket=bucket,
-                        bucket_end=bucket + self.window,
+                        bucket_end=end,
                         readings=win.readings,
                         stations_reporting=len(win.stations),
                         supply_temp_sum_c=win.supply_sum,
