@@ -46,7 +46,7 @@ from cityops.base.thresholds import Thresholds
 from streams import topics
 from streams.pipeline import Output, Processor, RawMessage
 from streams.rules.city import CityContext
-from streams.rules.engine import GROUP_KEY_PREFIXES, RuleEngine
+from streams.rules.engine import RuleEngine
 from streams.rules.lifecycle import parse_alert_id
 from streams.rules.timeutil import to_ms
 from streams.stages import snapshot
@@ -98,10 +98,7 @@ class EntityTask:
         self.stage = stage
         self.partition = partition
         self.state = state
-        # The offline timers' index (`timers:<feed>`) is read for every gas and heating
-        # event and rewritten only when a bucket opens or fires: decoding it each time
-        # was ~93k decodes per minute of megacity (a read counter on the bench, 2026-12-01).
-        self.store = BufferedJsonStore(state, keep_decoded=GROUP_KEY_PREFIXES)
+        self.store = BufferedJsonStore(state)
         self.engine = RuleEngine(
             stage.thresholds,
             stage.city,

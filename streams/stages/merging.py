@@ -24,7 +24,7 @@ from streams import topics
 from streams.models import AlertAck
 from streams.pipeline import EscalationFallback, Output, RawMessage
 from streams.rules.city import CityContext
-from streams.rules.engine import GROUP_KEY_PREFIXES, RuleEngine
+from streams.rules.engine import RuleEngine
 from streams.stages.base import StageOutput, StageTopics
 from streams.stages.entity import MARK_KEY
 from streams.stages.gate import Gate
@@ -77,10 +77,7 @@ class MergingTask:
     ) -> None:
         self.stage = stage
         self.partition = partition
-        # A circuit's light map is read for every fact of its lights and rewritten only
-        # when one changes (~2/3 of the reads decoded it: a read counter on the bench,
-        # 2026-12-01); a district record likewise.
-        self.store = BufferedJsonStore(state, keep_decoded=GROUP_KEY_PREFIXES)
+        self.store = BufferedJsonStore(state)
         self.engine = RuleEngine(
             stage.thresholds, stage.city, self.store, runbook_base_url=stage.runbook_base_url
         )
