@@ -32,8 +32,9 @@ from cityops.base.kafka_send import Backoff, Out
 from cityops.base.metrics import SinkMetrics, serve
 from cityops.base.settings import ConfigurationError, Settings
 from cityops.base.signals import stop_on_signals
+from sinks.fast_rows import fast_row
 from sinks.migrate import migrate
-from sinks.writer import Batch, Writer
+from sinks.writer import TABLE_BY_TOPIC, Batch, Writer
 from streams import topics
 from streams.models import Alert, Rollup
 from streams.validation import Rejection, decode_within
@@ -100,6 +101,10 @@ class _Sink(Handler):
                 else:
                     self.batch.rollups.append(item)
         else:
+            row = fast_row(name, raw, oldest, newest)
+            if row is not None:
+                self.batch.add_row(TABLE_BY_TOPIC[name].name, row)
+                return
             try:
                 event = decode_within(name, raw, oldest, newest, self.max_age)
             except Exception:  # never wedge on one message: the worker dead-letters it

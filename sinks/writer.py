@@ -133,6 +133,10 @@ class Batch:
         spec = READINGS[type(event)]
         self.rows.setdefault(spec.name, []).append(spec.row(event))
 
+    def add_row(self, table: str, row: Row) -> None:
+        """One row already in the column order of `READINGS_BY_NAME[table].columns`."""
+        self.rows.setdefault(table, []).append(row)
+
     def add_rows(self, table: str, rows: Iterable[Row]) -> None:
         """Rows already in the column order of `READINGS_BY_NAME[table].columns`."""
         self.rows.setdefault(table, []).extend(rows)
