@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from cityops.base.city.profiles import PROFILES
-from cityops.base.settings import get_settings
+from cityops.base.settings import Settings, get_settings
 from cityops.bench.harness import run_bench
-from cityops.bench.options import BenchOptions
+from cityops.bench.options import RUNTIMES, BenchOptions
 from cityops.bench.report import print_report, print_summary, summarize
 
 
@@ -41,6 +41,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default=1,
         help="run N times (fresh stack each) and report the median of the runs",
     )
+    p.add_argument(
+        "--runtime",
+        choices=RUNTIMES,
+        help="worker runtime (default: CITYOPS_WORKER_RUNTIME, else direct)",
+    )
     p.set_defaults(handler=_bench)
     subs = p.add_subparsers(dest="bench_command", metavar="sink|drain|failover")
     s = subs.add_parser("sink", help="rows/s the sink's writer stores (cityops.bench.sink)")
@@ -52,12 +57,25 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     d.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker counts")
     d.add_argument("--profile", choices=PROFILES, default="small")
     d.add_argument("--span", type=float, default=3600.0, help="event-time seconds to fill")
+    d.add_argument(
+        "--runtime",
+        choices=RUNTIMES,
+        nargs="+",
+        dest="drain_runtimes",
+        help="worker runtimes, each over the same records (default: the worker's setting)",
+    )
     d.add_argument("--json", type=Path, dest="drain_json", help="write the results as JSON")
     d.set_defaults(handler=_bench_drain)
     f = subs.add_parser("failover", help="seconds from kill -9 of a worker to lag 0")
     f.add_argument("--workers", type=int, default=2)
     f.add_argument("--rate", type=float, default=1000.0, help="simulator events/s")
     f.add_argument("--repeat", type=int, default=3, dest="failover_repeat")
+    f.add_argument(
+        "--runtime",
+        choices=RUNTIMES,
+        dest="failover_runtime",
+        help="worker runtime (default: the worker's setting)",
+    )
     f.set_defaults(handler=_bench_failover)
 
 
@@ -85,12 +103,22 @@ def _bench_sink(args: argparse.Namespace) -> int:
     return 0
 
 
-def _bench_drain(args: argparse.Namespace) -> int:
-    from cityops.bench.drain import run_drain
+def _with_runtime(runtime: str | None) -> Settings:
+    settings = get_settings()
+    if runtime is None:
+        return settings
+    return settings.model_copy(update={"worker_runtime": runtime})
 
+
+def _bench_drain(args: argparse.Namespace) -> int:
+    from cityops.bench.drain import print_table, run_drain
+
+    if min(args.workers) < 1:
+        raise SystemExit("cityops bench drain: --workers must be at least 1")
     settings = get_settings().model_copy(update={"profile": args.profile})
-    result = run_drain(settings, args.workers, args.span, args.seed)
+    result = run_drain(settings, args.workers, args.span, args.seed, args.drain_runtimes)
     print(json.dumps(result, indent=2), flush=True)
+    print_table(result)
     if args.drain_json:
         args.drain_json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     return 0
@@ -99,7 +127,8 @@ def _bench_drain(args: argparse.Namespace) -> int:
 def _bench_failover(args: argparse.Namespace) -> int:
     from cityops.bench.failover import run_failover
 
-    result = run_failover(get_settings(), args.workers, args.rate, args.failover_repeat)
+    settings = _with_runtime(args.failover_runtime)
+    result = run_failover(settings, args.workers, args.rate, args.failover_repeat)
     print(json.dumps(result, indent=2), flush=True)
     return 0
 
@@ -120,7 +149,7 @@ def _bench(args: argparse.Namespace) -> int:
     for i in range(args.repeat):
         if args.repeat > 1:
             print(f"run {i + 1} of {args.repeat}", flush=True)
-        reports.append(run_bench(get_settings(), options, compare=args.compare))
+        reports.append(run_bench(_with_runtime(args.runtime), options, compare=args.compare))
         print_report(reports[-1])
     result: dict[str, Any] = reports[0]
     if args.repeat > 1:

@@ -127,11 +127,13 @@ def run_failover(settings: Settings, workers: int, rate: float, repeat: int) -> 
         broker.stop()
         shutil.rmtree(tmp, ignore_errors=True)
     return {
+        "runtime": settings.worker_runtime,
         "workers": workers,
         "partitions": settings.topic_partitions,
         "rate": rate,
         "session_timeout_s": settings.worker_session_timeout_s,
         "heartbeat_interval_s": settings.worker_heartbeat_interval_s,
         "machine_1e7_add_s": machine_speed_s(),
+        "load_average_1m": round(os.getloadavg()[0], 2),
         "runs": results,
     }

@@ -39,6 +39,7 @@ def run_bench(
             "seed": options.seed,
             "natural_rate_events_per_s": round(natural_rate(city), 1),
             "topic_partitions": settings.topic_partitions,
+            "worker_runtime": settings.worker_runtime,
             "sink_batch_size": settings.sink_batch_size,
         },
     }

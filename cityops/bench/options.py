@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import get_args
 
 from cityops.base.city.profiles import CityProfile
+from cityops.base.settings import Settings
 
 #: Flat-out runs plan this much event time per wall second (more than any run reaches;
 #: the simulator simply ends later than planned event time when it is slower).
 MAX_RATE_PLAN = 40_000.0
+
+#: The worker runtimes `--runtime` chooses from (CITYOPS_WORKER_RUNTIME's values).
+RUNTIMES: tuple[str, ...] = get_args(Settings.model_fields["worker_runtime"].annotation)
 
 
 @dataclass(frozen=True)
