@@ -4,9 +4,11 @@ and the consume loop's assignment hook that lends the reader to a handler."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from cityops.base.kafka_admin import ensure_topics
@@ -18,13 +20,31 @@ from cityops.stack.broker import EmbeddedBroker
 from streams import topics
 
 
-def _settings(broker: EmbeddedBroker, prefix: str, state_dir: Path) -> Settings:
-    return load_settings(
+@dataclass
+class _Topic:
+    """A two-partition alerts topic of this test's own, and the records produced to it."""
+
+    settings: Settings
+    name: str
+
+    def partitions(self) -> tuple[TopicPartition, TopicPartition]:
+        return TopicPartition(self.name, 0), TopicPartition(self.name, 1)
+
+    async def create(self, counts: dict[int, int]) -> None:
+        await ensure_topics(self.settings, (topics.ALERTS,))
+        assert self.settings.kafka_bootstrap
+        await _produce(self.settings.kafka_bootstrap, self.name, counts)
+
+
+@pytest.fixture
+def topic(broker: EmbeddedBroker, topic_prefix: str, tmp_path: Path) -> _Topic:
+    settings = load_settings(
         kafka_bootstrap=broker.bootstrap,
-        topic_prefix=prefix,
+        topic_prefix=topic_prefix,
         topic_partitions=2,
-        state_dir=state_dir,
+        state_dir=tmp_path,
     )
+    return _Topic(settings, settings.topic(topics.ALERTS))
 
 
 async def _produce(bootstrap: str, topic: str, counts: dict[int, int]) -> None:
@@ -47,16 +67,11 @@ def _values(batches: list[Records]) -> dict[int, list[bytes]]:
     return out
 
 
-def test_read_to_end_and_ranges_with_one_reader(
-    broker: EmbeddedBroker, topic_prefix: str, tmp_path: Path
-) -> None:
-    settings = _settings(broker, topic_prefix, tmp_path)
-    name = settings.topic(topics.ALERTS)
-    p0, p1 = TopicPartition(name, 0), TopicPartition(name, 1)
+def test_read_to_end_and_ranges_with_one_reader(broker: EmbeddedBroker, topic: _Topic) -> None:
+    p0, p1 = topic.partitions()
 
     async def scenario() -> tuple[dict[int, list[bytes]], ...]:
-        await ensure_topics(settings, (topics.ALERTS,))
-        await _produce(broker.bootstrap, name, {0: 5, 1: 3})
+        await topic.create({0: 5, 1: 3})
         reader = PartitionReader(broker.bootstrap)
         await reader.start()
         try:
@@ -101,16 +116,13 @@ class _Recorder(Handler):
 
 
 def test_assigned_gets_the_committed_offsets_and_reads_before_any_record(
-    broker: EmbeddedBroker, topic_prefix: str, tmp_path: Path
+    broker: EmbeddedBroker, topic: _Topic, topic_prefix: str
 ) -> None:
-    settings = _settings(broker, topic_prefix, tmp_path)
-    name = settings.topic(topics.ALERTS)
-    p0, p1 = TopicPartition(name, 0), TopicPartition(name, 1)
+    p0, p1 = topic.partitions()
     group = f"{topic_prefix}reader-group"
 
     async def scenario() -> tuple[_Recorder, Any]:
-        await ensure_topics(settings, (topics.ALERTS,))
-        await _produce(broker.bootstrap, name, {0: 5, 1: 1})
+        await topic.create({0: 5, 1: 1})
         member = AIOKafkaConsumer(
             bootstrap_servers=broker.bootstrap, group_id=group, enable_auto_commit=False
         )
@@ -124,7 +136,9 @@ def test_assigned_gets_the_committed_offsets_and_reads_before_any_record(
         handler = _Recorder(stop)
         reader = PartitionReader(broker.bootstrap)
         await reader.start()
-        config = LoopConfig(broker.bootstrap, group, f"{group}-client", (name,), produce=False)
+        config = LoopConfig(
+            broker.bootstrap, group, f"{group}-client", (topic.name,), produce=False
+        )
         loop = ConsumeLoop(config, handler, stop, reader)
         try:
             await asyncio.wait_for(loop.run(), timeout=60)
