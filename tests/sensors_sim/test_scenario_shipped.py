@@ -14,6 +14,7 @@ from cityops.stack.up import cityops_argv
 from sensors_sim.scenario import load_scenario, shipped
 from streams.routing import escalation_level
 from tests.fixtures.citystream import CityStream
+from tests.fixtures.shared import once_per_run
 
 pytestmark = pytest.mark.integration
 
@@ -21,11 +22,17 @@ SCENARIOS = shipped()
 
 
 @pytest.fixture(scope="module")
-def shipped_results(broker: EmbeddedBroker, stack_state_dir: Path) -> dict[str, RunResult]:
-    # One run per scenario, a few at a time: a run mostly waits for its worker.
-    stream = CityStream(broker.bootstrap, stack_state_dir, "shipped.")
-    results = stream.run_scenarios(SCENARIOS, parallel=3)
-    return {name: result for name, result in zip(SCENARIOS, results, strict=True)}
+def shipped_results(
+    broker: EmbeddedBroker, stack_state_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, RunResult]:
+    def run_all() -> dict[str, RunResult]:
+        # One run per scenario, a few at a time: a run mostly waits for its worker.
+        stream = CityStream(broker.bootstrap, stack_state_dir, "shipped.")
+        results = stream.run_scenarios(SCENARIOS, parallel=3)
+        return {name: result for name, result in zip(SCENARIOS, results, strict=True)}
+
+    # once per test run, also when pytest-xdist splits this module's tests
+    return once_per_run(tmp_path_factory, "shipped-scenarios", run_all)
 
 
 @pytest.mark.parametrize("name", SCENARIOS)
