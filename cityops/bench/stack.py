@@ -92,7 +92,7 @@ def service_pids(stack: Stack) -> dict[str, int]:
 
 
 #: What a worker logs (at INFO) once it has its partitions and processes: the direct
-#: runtime after restoring its first assignment (streams/direct.py), Faust's "Ready".
+#: runtime after restoring its first assignment (streams/stage_handler.py), Faust's "Ready".
 #: The direct runtime logs no "Ready", so waiting for that alone waited out the whole
 #: timeout (60 s) before every CityOps run of `cityops bench`.
 READY_MARKS = ("] restored from ", "[^Worker]: Ready")
