@@ -16,8 +16,9 @@ and counted.
 The streetlight minute then feeds the district's lit-rate rule with its merged
 counts, at the minute's last instant (the instant its darkness is judged at).
 
-State per partition: `~merge` (gate, pending partials, what was emitted) and the
-rule records `district-lit:<district>`.
+State per partition: `~merge` (gate, pending partials, what was emitted, each
+source's latest gas partial per district: `_sparse`) and the rule records
+`district-lit:<district>`.
 """
 
 from __future__ import annotations
@@ -51,9 +52,17 @@ class DistrictTask(MergingTask):
         # feed -> every minute ending at or before this was emitted
         self.emitted: dict[str, int] = saved.get("emitted", {})
         self.late = int(saved.get("late", 0))
+        # district -> {source partition: [bucket end ms, known, online_ends]} of the
+        # source's latest gas partial of the district (see `_sparse`)
+        self.carry: dict[str, dict[str, list[Any]]] = saved.get("carry", {})
 
     def saved(self) -> dict[str, Any]:
-        return {"pending": self.pending, "emitted": self.emitted, "late": self.late}
+        return {
+            "pending": self.pending,
+            "emitted": self.emitted,
+            "late": self.late,
+            "carry": self.carry,
+        }
 
     def _marker(self, body: dict[str, Any], src: int) -> None:
         for feed in body.get("idle", ()):
@@ -67,9 +76,13 @@ class DistrictTask(MergingTask):
         part = body["rollup"]
         # the producer wrote it from a Rollup: parse only the one field needed
         end = to_ms(datetime.fromisoformat(part["bucket_end"]))
+        if "online_ends" in body:
+            part["online_ends"] = body["online_ends"]
         if end <= self.emitted.get(part["feed"], 0):
             self.late += 1
             log.warning("a partial roll-up came after its minute was emitted: %s", part)
+            if part["feed"] == "gas":
+                self._carry(str(src), end, part)  # still the source's latest
         else:
             key = f"{part['feed']}|{part['district']}|{end}"
             # kept per source and merged in source order at release: float
@@ -81,18 +94,24 @@ class DistrictTask(MergingTask):
         if not self.pending:
             return out
         horizons = {feed: self.gate.horizon(feed) for feed in _FEEDS}
-        ready: list[Rollup] = []
-        for key in list(self.pending):
-            feed, _district, bucket_end = key.split("|")
+        keys: list[tuple[int, str, str]] = []
+        for key in self.pending:
+            feed, district, bucket_end = key.split("|")
             horizon = horizons.get(feed)
             if horizon is not None and int(bucket_end) <= horizon:
-                parts = self.pending.pop(key)
-                merged: dict[str, Any] = {}
-                for src in sorted(parts, key=int):
-                    merge(merged, parts[src])
-                ready.append(finish(merged))
-        if not ready:
+                keys.append((int(bucket_end), feed, district))
+        if not keys:
             return out
+        ready: list[Rollup] = []
+        # in time order: a gas minute counts the sources' latest partials before it
+        for end, feed, district in sorted(keys):
+            parts = self.pending.pop(f"{feed}|{district}|{end}")
+            merged: dict[str, Any] = {}
+            for src in sorted(parts, key=int):
+                merge(merged, parts[src])
+            if feed == "gas":
+                self._sparse(merged, district, end, parts)
+            ready.append(finish(merged))
         self.changed = True
         ready.sort(key=lambda r: (r.bucket, r.feed, r.district))
         for rollup in ready:
@@ -108,6 +127,37 @@ class DistrictTask(MergingTask):
                     end - 1,
                 )
         return out
+
+    def _sparse(
+        self, merged: dict[str, Any], district: str, end: int, parts: dict[str, dict[str, Any]]
+    ) -> None:
+        """Sparse districts: a gas minute also counts the detectors of the district held
+        by source partitions that had no reading of it in that minute (and so sent no
+        partial). Such a source's detectors are the ones of its latest partial of the
+        district: no new one can appear without a reading (which makes a partial); of
+        them, known are all (known = ever seen before the end), online those whose last
+        heartbeat is still within `ONLINE_WITHIN` of this minute's end, which that partial
+        tells as `online_ends` (end ms -> detectors online up to that window end).
+        Without this a merged minute missed them (issue 13, item 1; none on the `small`
+        profile, where every partition has readings of every district every minute)."""
+        carry = self.carry.setdefault(district, {})
+        for src, part in parts.items():
+            self._carry(src, end, part)
+        for src, (_at, known, ends) in carry.items():
+            if src in parts:
+                continue
+            merged["detectors_known"] = merged.get("detectors_known", 0) + known
+            online = sum(n for until, n in ends.items() if int(until) >= end)
+            merged["detectors_online"] = merged.get("detectors_online", 0) + online
+
+    def _carry(self, src: str, end: int, part: dict[str, Any]) -> None:
+        """Remember a source's gas partial of a district if it is its latest."""
+        carry = self.carry.setdefault(part["district"], {})
+        old = carry.get(src)
+        if old is not None and old[0] >= end:
+            return
+        ends = {u: n for u, n in part.get("online_ends", {}).items() if int(u) > end}
+        carry[src] = [end, int(part.get("detectors_known") or 0), ends]
 
 
 class DistrictStage(MergingStage):

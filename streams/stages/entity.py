@@ -54,6 +54,7 @@ from streams.stages.base import Record, StageOutput, StageTopics
 from streams.state import BufferedJsonStore
 from streams.validation import KEY_MISMATCH, Rejection, check_key, decode_within
 from streams.windows import RollupWindows
+from streams.windows.gas import GasAggregator
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +108,10 @@ class EntityTask:
             group_rules=False,
         )
         windows = snapshot.load(state, stage.city) or RollupWindows(stage.city)
+        gas = windows.aggregators[topics.GAS_DETECTOR]
+        assert isinstance(gas, GasAggregator)
+        gas.track_online_ends()
+        self.gas: GasAggregator = gas
         self.processor = Processor(
             self.engine,
             windows,
@@ -218,6 +223,7 @@ class EntityTask:
                     "replaying %s@%d into the windows failed", msg.source_topic, msg.offset
                 )
         scratch.rollups.clear()
+        self.gas.take_online_ends()  # those partials were sent before the crash
         self._replay = None
         self.windows_changed = True
 
@@ -277,10 +283,15 @@ class EntityTask:
 
     def _partials(self, out: Output, result: StageOutput) -> None:
         topic, p = self.stage.names.by_district, self.partition
+        online_ends = self.gas.take_online_ends()
         for rollup in out.rollups:
-            value = orjson.dumps(
-                {"src": p, "seq": self._next_seq(), "rollup": rollup.model_dump(mode="json")}
-            )
+            body = {"src": p, "seq": self._next_seq(), "rollup": rollup.model_dump(mode="json")}
+            if rollup.feed == "gas":
+                # what this partition adds to the district's later minutes in which
+                # it has no reading of it (streams.stages.district, "Sparse districts")
+                ends = online_ends.get((rollup.district, rollup.bucket), {})
+                body["online_ends"] = {str(end): n for end, n in sorted(ends.items())}
+            value = orjson.dumps(body)
             result.records.append(Record(topic, rollup.district.encode(), value))
 
     def _markers(self, result: StageOutput) -> None:

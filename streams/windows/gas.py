@@ -8,10 +8,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from streams.models import GasDetectorReading, Rollup
+from streams.rules.timeutil import to_ms
 from streams.windows.columns import pack_heartbeats, unpack_heartbeats
 from streams.windows.common import (
     ALARM_LEL_PCT,
     DEFAULT_WINDOW,
+    EPOCH,
     ONLINE_WITHIN,
     Bucketed,
     FeedName,
@@ -42,6 +44,10 @@ class GasAggregator(Bucketed[_GasWindow]):
         super().__init__(window)
         self._detectors: dict[str, dict[str, _Detector]] = {}
         self._keep_since: datetime | None = None
+        #: Partial roll-ups (the partitioned topology) only: per closed (district,
+        #: bucket), how many of the online detectors stay online until which window
+        #: end, `{end ms: detectors}` (`online_ends`). None: not kept.
+        self.online_ends: dict[tuple[str, datetime], dict[int, int]] | None = None
 
     # Pickled at every checkpoint of the entity stage: the detectors as columns
     # (`streams.windows.columns` says why).
@@ -59,6 +65,7 @@ class GasAggregator(Bucketed[_GasWindow]):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         packed = state.pop("_detectors")
+        state.setdefault("online_ends", None)  # snapshots from before it existed
         self.__dict__.update(state)
         self._detectors = {
             district: unpack_heartbeats(columns, _Detector) for district, columns in packed.items()
@@ -100,16 +107,41 @@ class GasAggregator(Bucketed[_GasWindow]):
     def remember(self, event: GasDetectorReading) -> None:
         self._note(event)
 
+    def track_online_ends(self) -> None:
+        """Keep `online_ends` for every window closed from now on (partial roll-ups)."""
+        if self.online_ends is None:
+            self.online_ends = {}
+
+    def take_online_ends(self) -> dict[tuple[str, datetime], dict[int, int]]:
+        """The `online_ends` of the windows closed since the last call, handed over."""
+        ends, self.online_ends = self.online_ends or {}, {}
+        return ends
+
     def close_until(self, horizon: datetime, data_end: datetime) -> list[Rollup]:
         out: list[Rollup] = []
+        tracked = self.online_ends
+        win_ms, within_ms = to_ms(EPOCH + self.window), to_ms(EPOCH + ONLINE_WITHIN)
         for bucket, end, districts in self._closing(horizon):
             since = end - ONLINE_WITHIN
+            end_ms = to_ms(end)
             for district, win in sorted(districts.items()):
                 known = online = 0
+                ends: dict[int, int] = {}
                 for det in self._detectors[district].values():
                     if det.first_seen < end:
                         known += 1
-                        online += any(since <= t < end for t in det.recent)
+                        recent = det.recent
+                        i = bisect_left(recent, end)
+                        if i and recent[i - 1] >= since:  # the last heartbeat before end
+                            online += 1
+                            if tracked is not None:
+                                # online at every later window end up to last + ONLINE_WITHIN
+                                # for as long as it sends nothing more
+                                until = to_ms(recent[i - 1]) + within_ms
+                                last_end = end_ms + (until - end_ms) // win_ms * win_ms
+                                ends[last_end] = ends.get(last_end, 0) + 1
+                if tracked is not None:
+                    tracked[(district, bucket)] = ends
                 out.append(
                     Rollup(
                         feed="gas",

@@ -75,3 +75,26 @@ def test_gas_window_without_readings_is_not_emitted() -> None:
     rollups = roll([gas("g1", at(-60)), gas("g1", at(60))])
     assert [r.bucket for r in rollups] == [at(-60), at(60)]
     assert pick(rollups, "gas", T0) is None
+
+
+def test_partial_windows_say_until_which_window_end_each_online_detector_stays_online() -> None:
+    """`online_ends` (kept for partial roll-ups only): the district stage counts a
+    partition's online detectors in minutes it has no reading of the district in."""
+    from streams.rules.timeutil import to_ms
+    from streams.windows.gas import GasAggregator
+
+    agg = GasAggregator()
+    assert agg.online_ends is None
+    agg.add(gas("g0", at(-200)))  # known, offline at T0 + 1 min
+    agg.add(gas("g1", at(-100)))
+    agg.close_until(T0, T0)
+    assert agg.online_ends is None  # not kept unless asked
+    agg.track_online_ends()
+    for event in (gas("g2", at(10)), gas("g2", at(59)), gas("g3", at(61))):
+        agg.add(event)
+    (rollup,) = agg.close_until(at(60), at(120))
+    assert (rollup.detectors_known, rollup.detectors_online) == (3, 2)
+    # online while the window end is within 180 s after its last heartbeat before
+    # T0 + 1 min: g1 (-100 s) until T0 + 1 min, g2 (59 s) until T0 + 3 min
+    assert agg.take_online_ends() == {("d1", T0): {to_ms(at(60)): 1, to_ms(at(180)): 1}}
+    assert agg.take_online_ends() == {}
