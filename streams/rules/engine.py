@@ -189,6 +189,18 @@ class RuleEngine:
             alerts += self._advance_feed(feed, watermark=to_ms(watermark))
         return alerts
 
+    def catch_up(self, feed: str, newest_ms: int) -> list[Alert]:
+        """Move the feed's newest event time to at least `newest_ms` (its watermark
+        follows, lateness subtracted, as for an event at that time) and fire what that
+        passes. For a partition of a feed that receives nothing while the feed's other
+        partitions move on (`streams.stages.entity`, "peer time")."""
+        return self._advance_feed(feed, max_ts=newest_ms)
+
+    def newest(self, feed: str) -> int | None:
+        """The feed's newest event time seen, in epoch ms (None before any)."""
+        record = self.store.get(_WM_KEYS.get(feed) or f"wm:{feed}")
+        return None if record is None or record["max_ts"] is None else int(record["max_ts"])
+
     def escalate_quiet(self, feed: str, until: datetime) -> list[Alert]:
         """The processing-time fallback: escalate what is due by `until` on a feed whose
         watermark has stopped (a silent feed), without moving the watermark itself (so

@@ -15,6 +15,8 @@ that partition p of every topic is one unit of work):
          │                   ──► circuit stage ──► alerts.v1
          ├──► <app>-rollups.v1-district-repartition (key = district)
          │                   ──► district stage ──► rollups.v1, alerts.v1 (lit rate)
+         ├──► <app>-entity-feed-time (markers: newest event time per feed, to every
+         │     other partition) ──► entity stage (peer time of an idle partition)
          └──► alerts.v1, deadletter.v1
 
 The interface (what h13f's Faust wiring and `streams.direct` rely on):
@@ -54,8 +56,9 @@ The interface (what h13f's Faust wiring and `streams.direct` rely on):
 Determinism: a task's results depend only on its partition's input sequence
 (event time and offsets), never on batch boundaries, on which worker owns it, or
 on timing, except where an entity partition that received nothing of a feed for
-`Settings.worker_idle_timeout_s` declares itself idle and a merged stage moves on
-without it (`streams.stages.gate`, docs/ARCHITECTURE.md).
+`Settings.worker_idle_timeout_s` declares itself idle: a merged stage moves on
+without it (`streams.stages.gate`), and it takes that feed's time from the other
+partitions (peer time, `streams.stages.entity`; docs/ARCHITECTURE.md).
 """
 
 from streams.stages.base import Record, Stage, StageOutput, StageTask, StageTopics

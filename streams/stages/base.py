@@ -74,10 +74,16 @@ class StageTopics:
     def by_district(self) -> str:
         return f"{self.app_id}-{topics.ROLLUPS}-district-repartition"
 
+    @property
+    def feed_time(self) -> str:
+        """The entity partitions' newest event time per feed, each to every partition
+        (markers only; `streams.stages.entity`, "peer time")."""
+        return f"{self.app_id}-entity-feed-time"
+
     def changelog(self, stage: str) -> str:
         return f"{self.app_id}-{stage}-state-changelog"
 
     @property
     def internal(self) -> tuple[str, ...]:
-        """The repartition topics (created like the feeds, P partitions)."""
-        return (self.by_circuit, self.by_district)
+        """The internal topics (created like the feeds, P partitions)."""
+        return (self.by_circuit, self.by_district, self.feed_time)

@@ -13,12 +13,15 @@ that hash to it. What depends on several partitions leaves as records:
   `{"src": p, "closed": {feed: ms}}` (windows ending at or before it were sent).
 
 Event time is the partition's own: the rules' watermark (`wm:<feed>` in the
-partition's state) moves only with this partition's events, so no other
-partition's speed changes what fires here. An idle partition (nothing arrives)
-keeps its watermark: its offline timers wait, so it raises no offline alert for
-entities it cannot tell from a stopped feed; a whole feed stopping is
-`pipeline.feed_silent` (processing time), and busy partitions fire their own
-offline alerts whatever an idle one does (tests/streams/test_stages.py).
+partition's state) moves with this partition's events, so no other partition's
+speed changes what fires here, and busy partitions fire their own offline alerts
+whatever an idle one does (tests/streams/test_stages.py). The one exception is
+peer time: a partition that has declared a feed idle (below) takes that feed's
+newest event time from the other partitions (`<app>-entity-feed-time`, each
+partition's newest per feed, every 5 s of it), so the offline timers of a silent
+partition fire while the rest of its feed flows, on the same due times as on one
+partition. A whole feed stopping moves no time anywhere: that is
+`pipeline.feed_silent` (processing time).
 
 Idleness towards the merging stages is this partition's to declare, since only
 it can tell "nothing arrives" from "not processed yet" (`streams.stages.gate`):
@@ -64,9 +67,14 @@ MARK_KEY = b"~mark"
 # ~1.5 MB and ~1 s to store (measured), so a restore replays up to this many
 # source records into the windows instead (~5 us each: decode and add).
 SNAPSHOT_EVERY = 100_000
-_META = "~entity"  # {"seq": n, "wm": sent streetlight mark, "closed": {feed: ms}}
+_META = "~entity"  # {"seq": n, "wm": sent streetlight mark, "closed": {feed: ms}, ...}
+# Peer time: a partition tells the others its newest event time of a feed when it has
+# moved this far since it last did (the offline timers' granularity is
+# `engine.timer_bucket_s`, 5 s): P - 1 small records per 5 s of event time and feed.
+PEER_TIME_STEP_MS = 5_000
 _FEEDS = (*topics.FEED_TOPICS, topics.ALERTS_ACK)
 _ORDER = {name: i for i, name in enumerate(_FEEDS)}
+_FEED_NAMES = frozenset(topics.FEED_NAME.values())
 
 
 @dataclass(eq=False)
@@ -84,9 +92,8 @@ class EntityStage:
     monotonic: Callable[[], float] = time.monotonic
 
     def __post_init__(self) -> None:
-        self.inputs = tuple(self.names.topic(t) for t in _FEEDS)
+        self.inputs = (*(self.names.topic(t) for t in _FEEDS), self.names.feed_time)
         self.changelog = self.names.changelog(self.name)
-        self.bare = dict(zip(self.inputs, _FEEDS, strict=True))
 
     def task(self, partition: int, state: MutableMapping[bytes, bytes]) -> EntityTask:
         return EntityTask(self, partition, state)
@@ -144,8 +151,12 @@ class EntityTask:
     # --- StageTask ---
     def process(self, messages: Sequence[RawMessage]) -> StageOutput:
         by_topic: dict[str, list[RawMessage]] = {}
+        peer_time = self.stage.names.feed_time
         for msg in messages:
-            by_topic.setdefault(msg.topic, []).append(msg)
+            if msg.source_topic == peer_time:
+                self._peer(msg)
+            else:
+                by_topic.setdefault(msg.topic, []).append(msg)
         result = StageOutput()
         self._heard(by_topic, result)
         for bare in sorted(by_topic, key=_ORDER.__getitem__):
@@ -163,6 +174,7 @@ class EntityTask:
             self._facts(result)
             self._partials(out, result)
         self._markers(result)
+        self._tell_peers(result, by_topic)
         return result
 
     def tick(self) -> StageOutput:
@@ -177,6 +189,7 @@ class EntityTask:
         if quiet:
             self.idle.update(bare for bare in self.heard if topics.FEED_NAME[bare] in quiet)
             self._broadcast(result, {"src": self.partition, "idle": quiet})
+        self._catch_up(result)
         return result
 
     def resume(self) -> None:
@@ -265,6 +278,64 @@ class EntityTask:
         for topic in (names.by_circuit, names.by_district):
             for q in range(names.partitions):
                 result.records.append(Record(topic, MARK_KEY, value, q))
+
+    # --- peer time (issue 13, item 2) ---
+    def _tell_peers(self, result: StageOutput, by_topic: dict[str, list[RawMessage]]) -> None:
+        """This partition's newest event time of the feeds it had input of, to every
+        other partition, whenever it moved `PEER_TIME_STEP_MS` since last said."""
+        names, p = self.stage.names, self.partition
+        if names.partitions == 1:
+            return
+        told: dict[str, int] = self.meta.setdefault("told", {})
+        moved: dict[str, int] = {}
+        for bare in by_topic:
+            feed = topics.FEED_NAME.get(bare)
+            newest = None if feed is None else self.engine.newest(feed)
+            if (
+                feed is not None
+                and newest is not None
+                and newest >= told.get(feed, 0) + PEER_TIME_STEP_MS
+            ):
+                told[feed] = moved[feed] = newest
+        if moved:
+            value = orjson.dumps({"src": p, "newest": moved})
+            for q in range(names.partitions):
+                if q != p:
+                    result.records.append(Record(names.feed_time, MARK_KEY, value, q))
+
+    def _peer(self, msg: RawMessage) -> None:
+        """Another partition's newest event times (kept: the latest per feed and source)."""
+        try:
+            body = orjson.loads(msg.value or b"")
+            src = str(int(body["src"]))
+            peers: dict[str, dict[str, int]] = self.meta.setdefault("peers", {})
+            for feed, newest in body["newest"].items():
+                if feed in _FEED_NAMES and int(newest) > peers.get(feed, {}).get(src, 0):
+                    peers.setdefault(feed, {})[src] = int(newest)
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
+            log.warning("dropped a malformed feed-time marker at %d", msg.offset)
+
+    def _catch_up(self, result: StageOutput) -> None:
+        """A feed this partition has declared idle (nothing of it for `idle_s` while
+        running) takes the feed's time from the other partitions: their newest event
+        time, as one worker reading every partition would have it. Its offline timers
+        then fire (and escalations fall due) as on one partition, on the same due times,
+        so the same alert ids; when its input comes back, its own events go on from there
+        (later than that time, or late as on one partition). See docs/ARCHITECTURE.md,
+        "Idle partitions"."""
+        peers: dict[str, dict[str, int]] = self.meta.get("peers", {})
+        for bare in sorted(self.idle):
+            feed = topics.FEED_NAME[bare]
+            times = peers.get(feed)
+            if not times:
+                continue
+            newest = max(times.values())
+            own = self.engine.newest(feed)
+            if own is not None and newest <= own:
+                continue
+            alerts = self.engine.catch_up(feed, newest)
+            if alerts:
+                result.out.alerts += alerts
 
     def _next_seq(self) -> int:
         self.meta["seq"] += 1

@@ -104,3 +104,57 @@ def test_silence_is_judged_by_the_owner_only_and_resolves_with_the_same_id(
     resolved = [a for a in second.tick(104.0, 9_000) if a.state == "resolved"]
     gas_id = next(a.alert_id for a in fired if a.entity_id == "gas")
     assert [(a.alert_id, a.entity_id) for a in resolved] == [(gas_id, "gas")]
+
+
+@pytest.mark.integration
+def test_one_silent_partition_pages_its_devices_while_the_feed_flows(
+    stack_settings: Settings, created_topics: list[str]
+) -> None:
+    """Issue 13, item 2, with the real worker: the detectors of partition 0 stop, the
+    others go on. Partition 0 declares the gas feed idle, takes the feed's time from
+    the busy partitions, and pages its detectors `gas.detector_offline`; the busy
+    partitions page nobody, and the feed is not silent."""
+    from tests.streams.test_stages import topo_partition
+
+    settings = stack_settings.model_copy(update={"worker_idle_timeout_s": 3.0})
+    n = settings.topic_partitions
+    ids = [f"GD-{i:03d}" for i in range(24)]
+    silent = {d for d in ids if topo_partition(d, n) == 0}
+    assert silent and len(silent) < len(ids)
+    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
+    stop = threading.Event()
+
+    def readings(i: int) -> list[tuple[str, bytes, bytes]]:
+        at = t0 + timedelta(seconds=10 * i)  # event time runs 20x the clock
+        return [
+            (topics.GAS_DETECTOR, d.encode(), orjson.dumps(gas_event(d, at, 1.0)))
+            for d in ids
+            if i < 3 or d not in silent
+        ]
+
+    def feed() -> None:
+        i = 0
+        while not stop.wait(0.5):
+            asyncio.run(produce(settings, readings(i)))
+            i += 1
+
+    def offline() -> list[Alert]:
+        records = read_topic(settings.kafka_bootstrap or "", settings.topic(topics.ALERTS))
+        alerts = [Alert.model_validate_json(r.value) for r in records]
+        return [a for a in alerts if a.rule in ("gas.detector_offline", RULE)]
+
+    with running_pipeline(settings, parts=("worker",)) as procs:
+        feeder = threading.Thread(target=feed, daemon=True)
+        feeder.start()
+        try:
+            paged = wait_until(
+                offline,
+                lambda a: {x.entity_id for x in a if x.state == "firing"} >= silent,
+                timeout=120,
+                what="gas.detector_offline for every detector of partition 0",
+                procs=procs,
+            )
+        finally:
+            stop.set()
+            feeder.join(timeout=10)
+    assert {a.entity_id for a in paged} == silent, "only partition 0's detectors, no feed"

@@ -290,3 +290,31 @@ def test_a_partition_nobody_runs_holds_the_roll_ups_back_whatever_the_time(
     topo.finish(random.Random(6), IDLE_S)  # the replacement runs partition 1
     assert rollups_once(topo.rollups) == rollups_once(reference.rollups)
     assert alert_transitions(topo.alerts) == alert_transitions(reference.alerts)
+
+
+def test_one_silent_partition_times_its_devices_out_on_the_feed_time() -> None:
+    """Issue 13, item 2: every detector of partition 0 stops (its log end stops) while
+    the rest of the feed flows. Once partition 0 has been idle for the idleness timeout
+    it takes the feed's time from the busy partitions, so its detectors are paged
+    offline with the alert ids a single partition gives (same due times)."""
+    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
+    ids = [f"GD-{i:03d}" for i in range(60)]
+    parts = {d: topo_partition(d, 4) for d in ids}
+    silent = sorted(d for d in ids if parts[d] == 0)
+    events = [
+        (topics.GAS_DETECTOR, d.encode(), orjson.dumps(_gas(d, t0 + timedelta(minutes=m))))
+        for m in range(20)
+        for d in ids
+        if not (d in silent and m >= 3)
+    ]
+
+    def offline(partitions: int, seed: int) -> list[tuple[str, str, str, str]]:
+        topo = Topology(_settings(partitions), clock=lambda: datetime.now(UTC))
+        topo.produce_events(events)
+        topo.finish(random.Random(seed), IDLE_S)
+        return alert_transitions(a for a in topo.alerts if a.rule == "gas.detector_offline")
+
+    single = offline(1, 1)
+    assert silent and sorted({t[0].split(":")[1] for t in single}) == silent
+    assert offline(4, 2) == single
+    assert offline(4, 3) == single
