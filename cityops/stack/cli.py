@@ -58,7 +58,7 @@ def _up(args: argparse.Namespace) -> int:
     started = time.monotonic()
     with stop_signals():
         try:
-            settings, stack = start_services(settings)
+            settings, stack = start_services(settings, workers=args.workers)
         except StackError as exc:
             print(f"cityops up: {exc}")
             return 1

@@ -56,6 +56,9 @@ class Stack:
     services: list[Service] = field(default_factory=list)
     processes: list[ManagedProcess] = field(default_factory=list)
     endpoints: dict[str, str] = field(default_factory=dict)
+    #: The /metrics port of each worker `start_pipeline` starts (worker 1 first), chosen
+    #: before Prometheus starts so that it scrapes every one (`worker_metrics_ports`).
+    worker_ports: list[int] = field(default_factory=list)
 
     def stop(self) -> None:
         for proc in reversed(self.processes):
@@ -70,11 +73,20 @@ class Stack:
         self.services.clear()
 
 
-def start_services(settings: Settings) -> tuple[Settings, Stack]:
-    """Start the embedded broker and database where none is configured."""
+def worker_metrics_ports(settings: Settings, workers: int) -> list[int]:
+    """The /metrics port of each of `workers` workers: the configured one for the first,
+    a free one for each other (they share the machine); none when metrics are off (0)."""
+    if not settings.metrics_port_worker:
+        return []
+    return [settings.metrics_port_worker, *(free_port() for _ in range(workers - 1))]
+
+
+def start_services(settings: Settings, *, workers: int = 1) -> tuple[Settings, Stack]:
+    """Start the embedded broker and database where none is configured, then Prometheus
+    (scraping the `workers` workers `start_pipeline` will start) and Alertmanager."""
     state_dir = settings.state_dir.resolve()
     state_dir.mkdir(parents=True, exist_ok=True)
-    stack = Stack(settings)
+    stack = Stack(settings, worker_ports=worker_metrics_ports(settings, workers))
     overrides: dict[str, object] = {"state_dir": state_dir}
     try:
         if not settings.kafka_bootstrap:
@@ -100,7 +112,7 @@ def start_services(settings: Settings) -> tuple[Settings, Stack]:
         stack.settings = settings
         asyncio.run(ensure_topics(settings, topics.ALL_TOPICS))
         _migrate(settings)
-        _start_monitoring(settings, stack)
+        start_monitoring(settings, stack)
     except BaseException:
         stack.stop()
         raise
@@ -129,7 +141,7 @@ def _secret(value: object) -> str | None:
     return None if value is None else value.get_secret_value()  # type: ignore[attr-defined]
 
 
-def _start_monitoring(settings: Settings, stack: Stack) -> None:
+def start_monitoring(settings: Settings, stack: Stack) -> None:
     """Prometheus and Alertmanager, when their Debian packages are installed."""
     from cityops.stack.alertmanager import DEFAULT_CONFIG, EmbeddedAlertmanager
     from cityops.stack.prometheus import EmbeddedPrometheus
@@ -148,15 +160,17 @@ def _start_monitoring(settings: Settings, stack: Stack) -> None:
                 "alerts stay on alerts.v1 and in the database"
             )
     if EmbeddedPrometheus.available():
+        # every worker: until 2026-12-01 only the first of `cityops up --workers N`
+        workers = stack.worker_ports or [settings.metrics_port_worker]
         targets = {
-            job: [f"127.0.0.1:{port}"]
-            for job, port in (
-                ("worker", settings.metrics_port_worker),
-                ("sink", settings.metrics_port_sink),
-                ("notifier", settings.metrics_port_notifier),
-                ("simulator", settings.metrics_port_simulator),
+            job: [f"127.0.0.1:{port}" for port in ports if port]
+            for job, ports in (
+                ("worker", workers),
+                ("sink", [settings.metrics_port_sink]),
+                ("notifier", [settings.metrics_port_notifier]),
+                ("simulator", [settings.metrics_port_simulator]),
             )
-            if port
+            if any(ports)
         }
         prom = EmbeddedPrometheus(settings.state_dir, targets, alertmanagers=alertmanagers).start()
         stack.services.append(prom)
@@ -204,9 +218,11 @@ def start_pipeline(
     env = {**os.environ, **settings_env(settings)}
     logs = settings.state_dir / "logs"
     parts: list[tuple[str, list[str], dict[str, str]]] = [("worker", ["worker"], {})]
+    if len(stack.worker_ports) < workers:  # Prometheus, if any, was not told of them
+        stack.worker_ports = worker_metrics_ports(settings, workers)
     for i in range(2, workers + 1):
-        # the same consumer group; each its own /metrics port
-        port = str(free_port()) if settings.metrics_port_worker else "0"
+        # the same consumer group; each its own /metrics port (Prometheus scrapes them)
+        port = str(stack.worker_ports[i - 1]) if stack.worker_ports else "0"
         parts.append((f"worker-{i}", ["worker"], {"CITYOPS_METRICS_PORT_WORKER": port}))
     parts.append(("sink", ["sink"], {}))
     if notifier and settings.alertmanager_url:
