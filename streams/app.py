@@ -38,6 +38,7 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from prometheus_client import CollectorRegistry
 
 from cityops.base.kafka_admin import ensure_topics
+from cityops.base.kafka_loop import PRODUCER_REQUEST_BYTES
 from cityops.base.metrics import WorkerMetrics, serve
 from cityops.base.settings import Settings
 from streams import topics
@@ -82,6 +83,13 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         value_serializer="raw",
         web_enabled=False,
         producer_linger=0.005,
+        # A stage's state record can pass Faust's default 1 MB: the district stage's
+        # `~merge` while a partition holds its gate back (3.7 MB measured on the small
+        # profile's 50-minute incident stream, tests/fixtures/topology.py), the circuit
+        # stage's `~gate` on megacity (~2 MB). At 1 MB the send failed with
+        # MessageSizeTooLargeError and the worker crashed (the kill tests' "crashed at
+        # start-up", issue 13 item 5). The direct runtime's producer allows the same.
+        producer_max_request_size=PRODUCER_REQUEST_BYTES,
         datadir=str(datadir / settings.worker_id),
     )
     metrics = WorkerMetrics(registry if registry is not None else CollectorRegistry())

@@ -60,10 +60,13 @@ class CircuitTask(MergingTask):
         return {"pending": orjson.Fragment(b"[" + b",".join(self._encoded) + b"]")}
 
     def _marker(self, body: dict[str, Any], src: int) -> None:
-        if CHANNEL in body.get("idle", ()):
-            self.gate.set_idle(CHANNEL, src)
-        elif CHANNEL in body.get("active", ()):
-            self.gate.set_active(CHANNEL, src)
+        if "idle" in body or "active" in body:
+            # idleness markers name their feeds; those of other feeds are not this
+            # stage's (they were logged as malformed records)
+            if CHANNEL in body.get("idle", ()):
+                self.gate.set_idle(CHANNEL, src)
+            elif CHANNEL in body.get("active", ()):
+                self.gate.set_active(CHANNEL, src)
         else:
             self.gate.mark(CHANNEL, src, int(body["wm"]))
 
