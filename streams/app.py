@@ -38,7 +38,7 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from prometheus_client import CollectorRegistry
 
 from cityops.base.kafka_admin import ensure_topics
-from cityops.base.kafka_loop import PRODUCER_REQUEST_BYTES
+from cityops.base.kafka_send import PRODUCER_REQUEST_BYTES
 from cityops.base.metrics import WorkerMetrics, serve
 from cityops.base.settings import Settings
 from streams import topics
