@@ -93,3 +93,28 @@ def test_wrong_expectation_fails_check_with_a_diff(broker: EmbeddedBroker, tmp_p
     assert "~ gas.lel_high" in out
     assert "expected: major firing>resolved" in out
     assert "actual:   major>critical firing>resolved  (severity)" in out
+
+
+@pytest.mark.parametrize("name", ["detector_silent", "cable_fault", "storm_cabinet"])
+def test_a_scenario_gives_the_same_alerts_on_one_and_on_the_default_partitions(
+    name: str, broker: EmbeddedBroker, stack_state_dir: Path
+) -> None:
+    """Issue 13, item 4: scenario runs use the configured partitions (default 4); they
+    forced one while the worker kept one watermark per feed. An offline rule, a circuit
+    outage (merged by circuit) and a district-wide one give the same alert transitions
+    (ids, states, severities, times) on 1 and on 4 partitions."""
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC)
+    runs = {}
+    for partitions in (1, 4):
+        stream = CityStream(broker.bootstrap, stack_state_dir, f"p{partitions}-{name}.")
+        stream.base = stream.base.model_copy(update={"topic_partitions": partitions})
+        assert stream.settings_for_run().topic_partitions == partitions
+        result = stream.run_scenario(name, now=now)
+        assert result.caught_up and result.check().ok, result.check().format()
+        runs[partitions] = sorted(
+            {(a.alert_id, a.state, a.severity, a.updated_at) for a in result.alerts}
+        )
+    assert runs[1], "the scenario raises alerts"
+    assert runs[4] == runs[1]
