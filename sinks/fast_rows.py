@@ -1,176 +1,27 @@
 """Feed messages straight into table rows for the sink, msgspec first.
 
 The sink stores every field of a valid reading and skips what the worker
-dead-letters, so it runs the worker's validation (`streams.validation`) on
-every message: pydantic, then a model object, then its row. Measured on
-megacity messages (`_Sink.add`, 2026-12-01): 3.4 µs of CPU per row, of the
-sink's ~7.5 µs per row flat out. Here a message that is plainly valid is decoded
-by msgspec straight into a struct whose fields are the table's columns, in
-~1 µs; anything else (a rejection, or anything this path is not sure of) is
-left to the worker's validation, which decides and words the reason as before.
-
-"Plainly valid" is a subset of what the worker accepts, with the same values:
-
-- the struct is derived from the pydantic model (`streams.models`): the same
-  fields in the same order, the same types, bounds and literals, unknown fields
-  forbidden; an id pattern (`^[...]+$`, ASCII) is the same class anchored at
-  the very end (`\\Z`: Python's `$` would let a final newline through);
-- a pattern Python's `re` cannot run (the district's `\\p{C}\\p{Z}`) is asked of
-  pydantic itself, once per distinct value (a bounded cache);
-- `ts` only in the simulator's and DESIGN.md's form, `YYYY-MM-DDTHH:MM:SS.mmmZ`,
-  with valid ranges (`datetime.fromisoformat` then gives the very datetime
-  pydantic and `_to_utc` give: UTC, `datetime.timezone.utc`), and within the
-  accepted event-time range;
-- the top-level comma count of a message naming each field once (as
-  `decode_within`): a repeated member goes to the exact check.
-
-`tests/sinks/test_fast_rows.py` compares both paths on valid, mutated and
-hostile messages.
+dead-letters. A plainly valid message (`streams.plain`) becomes its row
+directly: the struct's fields are the table's columns, in order (3.4 µs of CPU
+per row through pydantic and the model, measured with `_Sink.add` on megacity
+messages, 2026-12-01); anything else goes through `decode_within` as before.
 """
 
 from __future__ import annotations
 
-import re
-import typing
-from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
-from annotated_types import Ge, Gt, Le, Lt, MaxLen, MinLen
-from pydantic import ConfigDict, TypeAdapter, ValidationError
-from pydantic.fields import FieldInfo
 
-from streams.models import MODEL_BY_TOPIC, Event
-from streams.validation import _UNIQUE_COMMAS
+from streams.plain import decode_plain
 
 Row = tuple[Any, ...]
-
-#: The wire form of `ts` this path takes (any other form: the exact path).
-_CANONICAL_TS = re.compile(
-    r"\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z",
-    re.ASCII,  # `\d` = 0-9 only
-).fullmatch
-#: An id pattern Python's `re` runs exactly as pydantic-core's regex does.
-_ASCII_CLASS = re.compile(r"\^\[[ -~]+\]\+\$")
-#: Distinct values remembered per checked field (districts: a city has dozens).
-_CACHE_MAX = 4096
-
-
-def _pattern(info: FieldInfo) -> str | None:
-    for meta in info.metadata:
-        pattern = getattr(meta, "pattern", None)
-        if pattern is not None:
-            return str(pattern)
-    return None
-
-
-def _field(name: str, info: FieldInfo) -> tuple[Any, bool]:
-    """(msgspec type, whether pydantic must check the value) of one model field."""
-    if name == "ts":
-        return str, False
-    annotation = info.annotation
-    bounds: dict[str, Any] = {}
-    for meta in info.metadata:
-        if isinstance(meta, Ge):
-            bounds["ge"] = meta.ge
-        elif isinstance(meta, Gt):
-            bounds["gt"] = meta.gt
-        elif isinstance(meta, Le):
-            bounds["le"] = meta.le
-        elif isinstance(meta, Lt):
-            bounds["lt"] = meta.lt
-        elif isinstance(meta, MinLen):
-            bounds["min_length"] = meta.min_length
-        elif isinstance(meta, MaxLen):
-            bounds["max_length"] = meta.max_length
-        elif getattr(meta, "pattern", None) is None:
-            raise TypeError(f"{name}: no msgspec twin for {meta!r}")
-    if annotation is float:
-        return (Annotated[float, msgspec.Meta(**bounds)] if bounds else float), False
-    if annotation is bool and not bounds:
-        return bool, False
-    if annotation is str:
-        pattern = _pattern(info)
-        if pattern is None:
-            return (Annotated[str, msgspec.Meta(**bounds)] if bounds else str), False
-        if _ASCII_CLASS.fullmatch(pattern):
-            return Annotated[str, msgspec.Meta(pattern=pattern[:-1] + r"\Z", **bounds)], False
-        return str, True  # the value goes to pydantic itself
-    origin = typing.get_origin(annotation)
-    args = typing.get_args(annotation)
-    if not bounds and (
-        origin is typing.Literal
-        or (
-            origin is typing.Union
-            and all(a is type(None) or typing.get_origin(a) is typing.Literal for a in args)
-        )
-    ):
-        return annotation, False
-    raise TypeError(f"{name}: no msgspec twin for {annotation!r}")
-
-
-class _Feed:
-    """The msgspec decoder and the pydantic checks of one feed's model."""
-
-    def __init__(self, topic: str, model: type[Event]) -> None:
-        fields: list[tuple[str, Any]] = []
-        self.checked: list[tuple[str, Callable[[Any], Any]]] = []
-        for name, info in model.model_fields.items():
-            kind, checked = _field(name, info)
-            fields.append((name, kind))
-            if checked:
-                form: Any = Annotated[info.annotation, *info.metadata]  # the field's own
-                adapter: TypeAdapter[Any] = TypeAdapter(form, config=ConfigDict(strict=True))
-                self.checked.append((name, adapter.validate_python))
-        if fields[0][0] != "ts":
-            raise TypeError(f"{model.__name__}: ts must be the first column")
-        struct = msgspec.defstruct(
-            f"{model.__name__}Row", fields, forbid_unknown_fields=True, gc=False
-        )
-        self.decode = msgspec.json.Decoder(struct).decode
-        self.commas = _UNIQUE_COMMAS[topic]
-        self.good: dict[str, set[Any]] = {name: set() for name, _ in self.checked}
-
-    def passes(self, name: str, check: Callable[[Any], Any], value: Any) -> bool:
-        good = self.good[name]
-        if value in good:
-            return True
-        try:
-            check(value)
-        except ValidationError:
-            return False
-        if len(good) < _CACHE_MAX:
-            good.add(value)
-        return True
-
-
-_FEEDS = {topic: _Feed(topic, model) for topic, model in MODEL_BY_TOPIC.items()}
 _astuple = msgspec.structs.astuple
-_fromisoformat = datetime.fromisoformat
 
 
 def fast_row(topic: str, raw: bytes | None, oldest: datetime, newest: datetime) -> Row | None:
     """The row of a plainly valid message of feed `topic` (columns in the table's
     order, `ts` first), or None: then `streams.validation.decode_within` decides."""
-    feed = _FEEDS.get(topic)
-    if feed is None or raw is None or raw.count(b",") != feed.commas:
-        return None
-    try:
-        item = feed.decode(raw)
-    except msgspec.DecodeError:  # ValidationError included
-        return None
-    for name, check in feed.checked:
-        if not feed.passes(name, check, getattr(item, name)):
-            return None
-    row = _astuple(item)
-    ts = row[0]
-    if not _CANONICAL_TS(ts):
-        return None
-    try:
-        at = _fromisoformat(ts)
-    except ValueError:  # a day the month does not have
-        return None
-    if at < oldest or at > newest:
-        return None
-    return (at, *row[1:])
+    item = decode_plain(topic, raw, oldest, newest)
+    return None if item is None else _astuple(item)

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from streams import topics
 from streams.models import Alert, AlertAck, DeadLetter, Event, Rollup
+from streams.plain import decode_plain
 from streams.routing import with_routing_labels
 from streams.rules.engine import RuleEngine
 from streams.rules.timeutil import from_ms
@@ -123,7 +124,9 @@ class Processor:
             # Nothing a message holds may stop the stream: anything unexpected
             # (a decoder corner case, a rule bug) dead-letters that one message.
             try:
-                result = decode_within(msg.topic, msg.value, oldest, newest, max_age)
+                result = decode_plain(msg.topic, msg.value, oldest, newest) or decode_within(
+                    msg.topic, msg.value, oldest, newest, max_age
+                )
                 if partitioned and not isinstance(result, Rejection):
                     result = check_key(result, msg.key) or result
                 if isinstance(result, Rejection):

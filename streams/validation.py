@@ -84,7 +84,7 @@ def _commas_of_a_unique_object(model: type[BaseModel]) -> int:
     return len(fields) - 1
 
 
-_UNIQUE_COMMAS: dict[str, int] = {
+UNIQUE_COMMAS: dict[str, int] = {
     topic: _commas_of_a_unique_object(model) for topic, model in MODEL_BY_TOPIC.items()
 }
 
@@ -222,7 +222,7 @@ def decode_within(
     # such an object is unpredictable"; pydantic keeps the last value, another
     # consumer of the topic may keep the first. The comma count clears a normal
     # message in ~0.1 µs (cityops.bench.processing, issue 12 note).
-    if raw.count(b",") != _UNIQUE_COMMAS[topic] and (name := repeated_member(raw)):
+    if raw.count(b",") != UNIQUE_COMMAS[topic] and (name := repeated_member(raw)):
         return _duplicate(name)
     ts = event.ts
     if ts < oldest:

@@ -6,7 +6,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from streams import topics
-from streams.models import MODEL_BY_TOPIC, Event, Rollup
+from streams.models import Event, Rollup
+from streams.plain import EVENT_TYPES
 from streams.windows.common import (
     DEFAULT_ALLOWED_LATENESS,
     DEFAULT_WINDOW,
@@ -79,7 +80,7 @@ class RollupWindows:
         agg = self.aggregators.get(feed_topic)
         if agg is None:
             raise ValueError(f"not a feed topic: {feed_topic!r}")
-        if not isinstance(event, MODEL_BY_TOPIC[feed_topic]):
+        if not isinstance(event, EVENT_TYPES[feed_topic]):
             raise TypeError(f"{type(event).__name__} is not an event of {feed_topic}")
         ts = event.ts
         if self.max_event_ts is None or ts > self.max_event_ts:

@@ -8,10 +8,8 @@ same types (a repr per value), same columns.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-import orjson
 import pytest
 
 from cityops.base.city.profiles import load_profile
@@ -20,6 +18,7 @@ from sinks.fast_rows import fast_row
 from sinks.writer import TABLE_BY_TOPIC
 from streams import topics
 from streams.validation import Rejection, decode_within
+from tests.fixtures.plain_variants import variants
 
 START = datetime(2026, 11, 22, 9, 18, tzinfo=UTC)
 NOW = START + timedelta(minutes=1)
@@ -54,76 +53,6 @@ def test_valid_messages_give_the_exact_rows(messages: list[tuple[str, bytes]]) -
         assert _same(fast, exact), raw
 
 
-_TS = [
-    "2026-11-22T09:18:00.123Z",
-    "2026-11-22T17:18:00.123+08:00",
-    "2026-11-22T09:18:00Z",
-    "2026-11-22T09:18:00.1234567Z",
-    "2026-11-22t09:18:00.123z",
-    "2026-11-22 09:18:00.123Z",
-    "2026-02-29T09:18:00.000Z",
-    "2026-02-30T09:18:00.000Z",
-    "2026-11-22T24:00:00.000Z",
-    "2026-11-22T23:59:60.000Z",
-    "2026-11-22T09:18:00.000",
-    "0000-01-01T00:00:00.000Z",
-    "2026-11-2\u0662T09:18:00.000Z",
-    "2026-11-29T09:18:00.000Z",  # in the future
-    "2020-11-22T09:18:00.000Z",  # too old
-    "",
-]
-_NUMBERS = [0, -0.0, 1, 1.5, 1e2, 90, 90.0000001, -90, 1e400, 10**30, True, None, "1", [1]]
-_STRINGS = [
-    "GD-1",
-    "GD-1\n",
-    "",
-    "x" * 64,
-    "x" * 65,
-    "GD 1",
-    "\u00e9t\u00e9",
-    "d01",
-    "d 01",
-    "d  01",
-    " d01",
-    "shi\u202enan",
-    "\u6d66\u4e1c\u65b0\u533a",
-    "d\u00a001",
-    "\ud800",
-    "ok",
-    "lamp",
-    None,
-    1,
-]
-
-
-def _variants(topic: str, raw: bytes, rng: random.Random) -> Iterator[bytes]:
-    fields = orjson.loads(raw)
-    names = list(fields)
-    for ts in _TS:
-        yield orjson.dumps({**fields, "ts": ts})
-    for name in names:
-        for value in rng.sample(_NUMBERS, 5) + rng.sample(_STRINGS, 6):
-            try:
-                variant = orjson.dumps({**fields, name: value})
-            except TypeError:  # 1e400, a lone surrogate: written by hand below
-                continue
-            yield variant
-        yield raw.replace(f'"{name}":'.encode(), f'"{name}" :'.encode())
-    yield orjson.dumps({k: fields[k] for k in reversed(names)})  # another order: valid
-    yield orjson.dumps(fields, option=orjson.OPT_INDENT_2)  # whitespace: valid
-    yield orjson.dumps({**fields, "extra": 1})
-    first = names[1]
-    yield raw[:-1] + b',"' + first.encode() + b'":' + orjson.dumps(fields[first]) + b"}"
-    yield orjson.dumps({k: v for k, v in fields.items() if k != first})
-    yield raw.replace(b'"lat":', b'"lat":1e400,"x":')
-    yield raw.replace(b'"lat":', b'"lat":NaN,"x":')
-    yield raw.replace(b'"district":"', b'"district":"\\ud800')
-    yield raw.replace(b'"district":"', b'"district":"\\u0000')
-    yield raw[:-1]
-    yield b"[" + raw + b"]"
-    yield raw.replace(b'":"', b'":"\xff', 1)
-
-
 def test_anything_it_accepts_the_exact_path_accepts_with_the_same_row(
     messages: list[tuple[str, bytes]],
 ) -> None:
@@ -132,7 +61,7 @@ def test_anything_it_accepts_the_exact_path_accepts_with_the_same_row(
     seen.update(dict(rng.sample(messages, 40)))  # ...and a few more
     accepted = declined = 0
     for topic, raw in [*seen.items(), *rng.sample(messages, 40)]:
-        for variant in _variants(topic, raw, rng):
+        for variant in variants(topic, raw, rng):
             fast = fast_row(topic, variant, OLDEST, NEWEST)
             if fast is None:
                 declined += 1

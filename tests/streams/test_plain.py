@@ -1,0 +1,70 @@
+"""Plainly valid messages: msgspec's event has the fields and values of the worker's
+validation, or the message is left to that validation."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from cityops.base.city.profiles import load_profile
+from sensors_sim.simulation import Simulation
+from streams import topics
+from streams.models import MODEL_BY_TOPIC
+from streams.plain import EVENT_TYPES, TWIN_BY_TOPIC, decode_plain
+from streams.validation import Rejection, decode_within
+from tests.fixtures.plain_variants import variants
+
+START = datetime(2026, 11, 22, 9, 18, tzinfo=UTC)
+NOW = START + timedelta(minutes=1)
+MAX_AGE = timedelta(days=7)
+OLDEST, NEWEST = NOW - MAX_AGE, NOW + timedelta(minutes=5)
+
+
+@pytest.fixture(scope="module")
+def messages() -> list[tuple[str, bytes]]:
+    sim = Simulation(load_profile("small"), 5, START, ())
+    out = [(e.topic, e.value) for e in sim.events_between(START, START + timedelta(seconds=40))]
+    assert {t for t, _ in out} == set(topics.FEED_TOPICS)
+    return out
+
+
+def _same_event(plain: object, exact: object, topic: str) -> bool:
+    names = list(MODEL_BY_TOPIC[topic].model_fields)
+    return [repr(getattr(plain, n)) for n in names] == [
+        repr(getattr(exact, n)) for n in names
+    ] and getattr(plain, "entity_id") == getattr(exact, "entity_id")  # noqa: B009
+
+
+def test_the_structs_carry_the_models_fields_in_order() -> None:
+    for topic, model in MODEL_BY_TOPIC.items():
+        assert TWIN_BY_TOPIC[topic].__struct_fields__ == tuple(model.model_fields)
+        assert EVENT_TYPES[topic] == (model, TWIN_BY_TOPIC[topic])
+
+
+def test_valid_messages_decode_to_the_same_events(messages: list[tuple[str, bytes]]) -> None:
+    for topic, raw in messages:
+        plain = decode_plain(topic, raw, OLDEST, NEWEST)
+        exact = decode_within(topic, raw, OLDEST, NEWEST, MAX_AGE)
+        assert plain is not None and not isinstance(exact, Rejection), raw
+        assert isinstance(plain, TWIN_BY_TOPIC[topic])
+        assert _same_event(plain, exact, topic), raw
+
+
+def test_what_it_accepts_the_worker_accepts_with_the_same_values(
+    messages: list[tuple[str, bytes]],
+) -> None:
+    rng = random.Random(13)
+    accepted = declined = 0
+    for topic, raw in rng.sample(messages, 60):
+        for variant in variants(topic, raw, rng):
+            plain = decode_plain(topic, variant, OLDEST, NEWEST)
+            if plain is None:
+                declined += 1
+                continue
+            accepted += 1
+            exact = decode_within(topic, variant, OLDEST, NEWEST, MAX_AGE)
+            assert not isinstance(exact, Rejection), variant
+            assert _same_event(plain, exact, topic), variant
+    assert accepted > 100 and declined > 1000  # both ways taken
