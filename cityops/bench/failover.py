@@ -7,6 +7,14 @@ committed past all of them (the dead member's partitions included: its session
 expired, a survivor restored their state and caught up). The same wait measured
 on a calm group (no kill) is reported beside it as the baseline: the commit
 interval plus a batch, which a failover cannot beat.
+
+The simulator is given the event-time span that keeps it at the rate for
+`SIM_WALL_S` of wall time: with a rate and no duration it backfills only an
+hour and then follows the clock, which on `small` (2.4 events/s of event time)
+ended the 1,000 events/s after ~9 s, so the kills met a nearly idle group (a
+"failover" of 0.02 s when nothing was pending). The kill waits for a moment
+when every feed partition holds records the group has not committed, so the
+dead member always leaves work that only a survivor can commit.
 """
 
 from __future__ import annotations
@@ -23,9 +31,11 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from cityops.base.city.profiles import load_profile
 from cityops.base.kafka_admin import ensure_topics
 from cityops.base.settings import Settings
 from cityops.bench.drain import machine_speed_s
+from cityops.bench.options import natural_rate
 from cityops.stack.broker import EmbeddedBroker
 from cityops.stack.process import ManagedProcess
 from cityops.stack.up import cityops_argv, settings_env
@@ -62,6 +72,27 @@ def _wait_past(settings: Settings, ends: dict[TopicPartition, int], deadline_s: 
             return time.monotonic() - started
         time.sleep(0.2)
     raise RuntimeError(f"the group did not catch up within {deadline_s} s")
+
+
+#: Wall seconds the simulator keeps producing at the rate (a repeat takes well under it).
+SIM_WALL_S = 600.0
+
+
+def _sim_span_s(settings: Settings, rate: float) -> float:
+    """Event-time seconds that take SIM_WALL_S at `rate`, inside the accepted event age."""
+    span = SIM_WALL_S * rate / natural_rate(load_profile(settings.profile))
+    return min(span, settings.max_event_age_s / 2)
+
+
+def _pending_everywhere(settings: Settings, deadline_s: float = 30.0) -> dict[TopicPartition, int]:
+    """Log ends at a moment when every feed partition has uncommitted records."""
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        ends, committed = asyncio.run(_offsets(settings))
+        if all(end > committed[tp] for tp, end in ends.items()):
+            return ends
+        time.sleep(0.05)
+    raise RuntimeError(f"no moment with records pending on every partition in {deadline_s} s")
 
 
 def _flowing(settings: Settings, sim: ManagedProcess, procs: list[ManagedProcess]) -> None:
@@ -102,7 +133,14 @@ def run_failover(settings: Settings, workers: int, rate: float, repeat: int) -> 
             logs = tmp / "logs"
             sim = ManagedProcess(
                 "sim",
-                cityops_argv("simulate", "--rate", str(rate), "--no-progress"),
+                cityops_argv(
+                    "simulate",
+                    "--rate",
+                    str(rate),
+                    "--duration",
+                    str(round(_sim_span_s(s, rate))),
+                    "--no-progress",
+                ),
                 logs / f"{prefix}sim.log",
                 env=env,
             ).start()
@@ -116,7 +154,7 @@ def run_failover(settings: Settings, workers: int, rate: float, repeat: int) -> 
                 _flowing(s, sim, procs)
                 ends, _ = asyncio.run(_offsets(s))
                 calm = _wait_past(s, ends, 120)
-                ends, _ = asyncio.run(_offsets(s))
+                ends = _pending_everywhere(s)
                 os.kill(procs[0].pid, signal.SIGKILL)
                 failover = _wait_past(s, ends, 120)
                 results.append({"calm_s": round(calm, 2), "after_kill_s": round(failover, 2)})
