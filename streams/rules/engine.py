@@ -7,7 +7,8 @@ Store keys (all values plain JSON):
   one entity's state and its open alerts;
 - `circuit:<circuit_id>`, `district-lit:<district>`: the streetlight group rules;
 - `wm:<feed>`: the feed's newest event time and watermark;
-- `timers:<feed>`, `timer:<feed>:<bucket ms>`: the offline due-time index (`timers`);
+- `timers:<feed>`, `timer:<feed>:<bucket ms>`: the offline due-time index (`timers`,
+  fired by `offline_timers`);
 - `timers:esc.<feed>`, `timer:esc.<feed>:<bucket ms>`: the escalation due-time index, of
   the store keys above (an entity's escalation schedule lives in its own alert records,
   `esc_at`, and the key it is filed under in `esc_timer`, like `timer` for offline).
@@ -22,8 +23,7 @@ only when a light's dark flag changes). Nothing scans all entities.
 
 from __future__ import annotations
 
-from collections.abc import Callable, MutableMapping
-from dataclasses import dataclass
+from collections.abc import MutableMapping
 from datetime import datetime
 from typing import Any, NamedTuple, cast
 
@@ -39,12 +39,13 @@ from streams.models import (
     StreetlightStatus,
 )
 from streams.plain import EVENT_TYPES
-from streams.rules import catalog, circuit, fleet, gas, heating, lit_rate, streetlight, timers
+from streams.rules import catalog, circuit, fleet, gas, heating, lit_rate, streetlight
 from streams.rules.city import CityContext
 from streams.rules.context import RuleContext
 from streams.rules.entity import State, is_stale
 from streams.rules.escalation import Escalations
 from streams.rules.lifecycle import parse_alert_id
+from streams.rules.offline_timers import OfflineTimers, offline_rules
 from streams.rules.timeutil import seconds_ms, to_ms
 
 #: The watermark record of each feed, `wm:<feed>`, built once rather than per event.
@@ -61,15 +62,6 @@ GROUP_KEY_PREFIXES = (
     "wm:",
     "timers:",
 )
-
-
-@dataclass(frozen=True, slots=True)
-class _Offline:
-    """An offline rule: fires `after_ms` past an entity's last reading."""
-
-    info: catalog.RuleInfo
-    after_ms: int
-    fire: Callable[[State, int, RuleContext], tuple[State, list[Alert]]]
 
 
 class LightFact(NamedTuple):
@@ -103,23 +95,13 @@ class RuleEngine:
         self._lateness_ms = seconds_ms(thresholds.engine.allowed_lateness_s)
         self._bucket_ms = max(1, seconds_ms(thresholds.engine.timer_bucket_s))
         self._escalations = Escalations(store, self.ctx, self._bucket_ms)
-        # The earliest offline bucket per feed (None = none filed; absent = not known
-        # yet, read from the store once), kept as `Escalations` keeps its own: the
-        # index `timers:<feed>` was read, and decoded from the table, for nearly every
-        # gas and heating event only to find nothing due (93k decodes per minute of
-        # megacity: a read counter on `cityops.bench.processing`, 2026-12-01).
-        self._offline_due: dict[str, int | None] = {}
         # The circuit and district stages have no feed watermark: their facts and merged
         # roll-ups arrive in event-time order, released once every partition passed
         # them, so the newest one's time is their escalation clock (in memory: after a
         # restart it starts again with the next fact).
         self._group_at: int | None = None
-        self._offline: dict[str, _Offline] = {
-            "gas": _Offline(catalog.GAS, gas.DEVICE.offline_after_ms(thresholds), gas.offline),
-            "heating": _Offline(
-                catalog.STATION, heating.DEVICE.offline_after_ms(thresholds), heating.offline
-            ),
-        }
+        self._offline = offline_rules(thresholds)
+        self._timers = OfflineTimers(self.ctx, self._bucket_ms, self._offline, self._escalations)
 
     # --- public API ---
 
@@ -246,7 +228,7 @@ class RuleEngine:
         assert state is not None
         offline = self._offline.get(feed)
         if offline is not None and state.get("timer") is None:
-            bucket = self._arm_offline(feed, entity_id, at + offline.after_ms)
+            bucket = self._timers.arm(self.store, feed, entity_id, at + offline.after_ms)
             state = {**state, "timer": bucket}
         if alerts:  # only a change of an alert can change its escalation schedule
             state = self._escalations.arm(feed, key, state)
@@ -370,43 +352,5 @@ class RuleEngine:
             self.store[key] = {"max_ts": newest, "watermark": mark}
             escalated = self._escalations.fire(feed, mark)
             if escalated:
-                return self._fire_timers(feed, mark) + escalated
-        return self._fire_timers(feed, mark)
-
-    def _fire_timers(self, feed: str, watermark: int) -> list[Alert]:
-        offline = self._offline.get(feed)
-        if offline is None:
-            return []
-        if feed in self._offline_due:
-            known = self._offline_due[feed]
-            if known is None or known > watermark:
-                return []
-        alerts: list[Alert] = []
-        while (bucket := timers.next_due(self.store, feed, watermark)) is not None:
-            for entity_id in timers.take(self.store, feed, bucket):
-                key = catalog.store_key(offline.info, entity_id)
-                state = self.store.get(key)
-                if state is None or state.get("timer") != bucket:
-                    continue  # filed elsewhere since: this entry is stale
-                due = state["ts"] + offline.after_ms
-                if due <= watermark:
-                    state, fired = offline.fire(state, due, self.ctx)
-                    alerts += fired
-                    # re-armed by its next reading, which also resolves the alert
-                    state = {**state, "timer": None}
-                    if fired:
-                        state = self._escalations.arm(feed, key, state)
-                else:
-                    state = {**state, "timer": self._arm_offline(feed, entity_id, due)}
-                self.store[key] = state
-        index = self.store.get(f"timers:{feed}")
-        self._offline_due[feed] = int(index[0]) if index else None
-        return alerts
-
-    def _arm_offline(self, feed: str, entity_id: str, due_ms: int) -> int:
-        """`timers.arm` for an offline timer, keeping the earliest bucket known."""
-        bucket = timers.arm(self.store, feed, entity_id, due_ms, self._bucket_ms)
-        if feed in self._offline_due:
-            known = self._offline_due[feed]
-            self._offline_due[feed] = bucket if known is None else min(known, bucket)
-        return bucket
+                return self._timers.fire(self.store, feed, mark) + escalated
+        return self._timers.fire(self.store, feed, mark)
