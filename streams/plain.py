@@ -67,6 +67,18 @@ def _pattern(info: FieldInfo) -> str | None:
     return None
 
 
+#: annotated-types bounds and the `msgspec.Meta` keyword of each (also the bound's
+#: attribute name).
+_BOUNDS: tuple[tuple[type, str], ...] = (
+    (Ge, "ge"),
+    (Gt, "gt"),
+    (Le, "le"),
+    (Lt, "lt"),
+    (MinLen, "min_length"),
+    (MaxLen, "max_length"),
+)
+
+
 def _field(name: str, info: FieldInfo) -> tuple[Any, bool]:
     """(msgspec type, whether pydantic must check the value) of one model field."""
     if name == "ts":
@@ -74,18 +86,9 @@ def _field(name: str, info: FieldInfo) -> tuple[Any, bool]:
     annotation = info.annotation
     bounds: dict[str, Any] = {}
     for meta in info.metadata:
-        if isinstance(meta, Ge):
-            bounds["ge"] = meta.ge
-        elif isinstance(meta, Gt):
-            bounds["gt"] = meta.gt
-        elif isinstance(meta, Le):
-            bounds["le"] = meta.le
-        elif isinstance(meta, Lt):
-            bounds["lt"] = meta.lt
-        elif isinstance(meta, MinLen):
-            bounds["min_length"] = meta.min_length
-        elif isinstance(meta, MaxLen):
-            bounds["max_length"] = meta.max_length
+        word = next((w for kind, w in _BOUNDS if isinstance(meta, kind)), None)
+        if word is not None:
+            bounds[word] = getattr(meta, word)
         elif getattr(meta, "pattern", None) is None:
             raise TypeError(f"{name}: no msgspec twin for {meta!r}")
     if annotation is float:

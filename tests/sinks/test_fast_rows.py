@@ -8,32 +8,19 @@ same types (a repr per value), same columns.
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from cityops.base.city.profiles import load_profile
-from sensors_sim.simulation import Simulation
 from sinks.fast_rows import fast_row
 from sinks.writer import TABLE_BY_TOPIC
 from streams import topics
 from streams.validation import Rejection, decode_within
-from tests.fixtures.plain_variants import variants
-
-START = datetime(2026, 11, 22, 9, 18, tzinfo=UTC)
-NOW = START + timedelta(minutes=1)
-MAX_AGE = timedelta(days=7)
-OLDEST, NEWEST = NOW - MAX_AGE, NOW + timedelta(minutes=5)
+from tests.fixtures.plain_variants import MAX_AGE, NEWEST, OLDEST, simulated_messages, variants
 
 
 @pytest.fixture(scope="module")
 def messages() -> list[tuple[str, bytes]]:
-    sim = Simulation(load_profile("small"), 7, START, ())
-    out: list[tuple[str, bytes]] = []
-    for event in sim.events_between(START, START + timedelta(seconds=40)):
-        out.append((event.topic, event.value))
-    assert {t for t, _ in out} == set(topics.FEED_TOPICS)
-    return out
+    return simulated_messages(7)
 
 
 def _exact(topic: str, raw: bytes) -> tuple | None:

@@ -4,30 +4,18 @@ validation, or the message is left to that validation."""
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from cityops.base.city.profiles import load_profile
-from sensors_sim.simulation import Simulation
-from streams import topics
 from streams.models import MODEL_BY_TOPIC
 from streams.plain import EVENT_TYPES, TWIN_BY_TOPIC, decode_plain
 from streams.validation import Rejection, decode_within
-from tests.fixtures.plain_variants import variants
-
-START = datetime(2026, 11, 22, 9, 18, tzinfo=UTC)
-NOW = START + timedelta(minutes=1)
-MAX_AGE = timedelta(days=7)
-OLDEST, NEWEST = NOW - MAX_AGE, NOW + timedelta(minutes=5)
+from tests.fixtures.plain_variants import MAX_AGE, NEWEST, OLDEST, simulated_messages, variants
 
 
 @pytest.fixture(scope="module")
 def messages() -> list[tuple[str, bytes]]:
-    sim = Simulation(load_profile("small"), 5, START, ())
-    out = [(e.topic, e.value) for e in sim.events_between(START, START + timedelta(seconds=40))]
-    assert {t for t, _ in out} == set(topics.FEED_TOPICS)
-    return out
+    return simulated_messages(5)
 
 
 def _same_event(plain: object, exact: object, topic: str) -> bool:

@@ -16,7 +16,6 @@ import orjson
 import pytest
 
 from cityops.base.city.profiles import load_profile
-from cityops.base.settings import Settings, load_settings
 from sensors_sim.simulation import Simulation
 from sinks.recompute import recompute_rollups
 from streams import topics
@@ -29,19 +28,13 @@ from tests.fixtures.incidents import (
     outcome_of,
 )
 from tests.fixtures.rollup_compare import rollup_differences
-from tests.fixtures.topology import Topology, alert_transitions, rollups_once
-
-IDLE_S = 30.0
-
-
-def _settings(partitions: int) -> Settings:
-    return load_settings(
-        topic_partitions=partitions,
-        worker_id="w",
-        topic_prefix="t.",
-        worker_idle_timeout_s=IDLE_S,
-        _env_file=None,
-    )
+from tests.fixtures.topology import (
+    IDLE_S,
+    Topology,
+    alert_transitions,
+    rollups_once,
+    topology_settings,
+)
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +47,7 @@ def scripted() -> tuple[list[tuple[str, bytes, bytes]], datetime]:
 
 def _run(events: list, partitions: int, seed: int, crash_every: int = 0) -> Topology:
     end = datetime.now(UTC)
-    topo = Topology(_settings(partitions), clock=lambda: end)
+    topo = Topology(topology_settings(partitions), clock=lambda: end)
     topo.produce_events(events)
     rng = random.Random(seed)
     topo.run(rng, crash_every=crash_every)
@@ -88,7 +81,7 @@ def test_scripted_incidents_are_exact_whatever_the_schedule(scripted: tuple) -> 
 def test_key_mismatch_is_dead_lettered(scripted: tuple) -> None:
     events, _ = scripted
     topic, key, value = next(e for e in events if e[0] == topics.GAS_DETECTOR)
-    topo = Topology(_settings(2), clock=lambda: datetime.now(UTC))
+    topo = Topology(topology_settings(2), clock=lambda: datetime.now(UTC))
     topo.produce_events([(topic, b"not-" + key, value), (topic, key, value)])
     topo.run(random.Random(0))
     assert topo.deadletters == 1
@@ -96,7 +89,7 @@ def test_key_mismatch_is_dead_lettered(scripted: tuple) -> None:
 
 def test_an_idle_partition_does_not_stop_offline_alerts_of_busy_ones() -> None:
     """Partition 0 gets nothing; a detector of partition 1 goes silent: it is paged."""
-    settings = _settings(4)
+    settings = topology_settings(4)
     t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
     topo = Topology(settings, clock=lambda: datetime.now(UTC))
     ids = [f"GD-{i:03d}" for i in range(200)]
@@ -146,7 +139,7 @@ def test_escalation_runs_per_partition_and_an_ack_keyed_by_entity_stops_it(
     """Issue 16: two critical alarms on different partitions; one is acknowledged (the ack
     keyed by its entity id reaches its partition), the other escalates twice; the same
     whatever the schedule and crashes (the schedule lives in the partition's state)."""
-    settings = _settings(4)
+    settings = topology_settings(4)
     t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
     topo = Topology(settings, clock=lambda: datetime.now(UTC))
     ids = [f"GD-{i:03d}" for i in range(40)]
@@ -182,7 +175,7 @@ def test_escalation_runs_per_partition_and_an_ack_keyed_by_entity_stops_it(
 def test_a_silent_feed_escalates_on_the_stage_tick() -> None:
     """The processing-time fallback through the entity stage's tick (the worker calls it
     about once a second)."""
-    settings = _settings(2)
+    settings = topology_settings(2)
     t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
     wall = [datetime.now(UTC)]
     topo = Topology(settings, clock=lambda: wall[0])
@@ -223,7 +216,7 @@ def test_a_circuit_outage_escalates_in_the_circuit_stage() -> None:
     night = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=30)
     while not all(profile.is_dark(night + timedelta(minutes=m)) for m in range(0, 61, 5)):
         night += timedelta(hours=1)
-    topo = Topology(_settings(2), clock=lambda: datetime.now(UTC))
+    topo = Topology(topology_settings(2), clock=lambda: datetime.now(UTC))
     events = []
     for minute in range(0, 60, 5):
         for i in range(10):
@@ -244,7 +237,7 @@ def test_a_circuit_outage_escalates_in_the_circuit_stage() -> None:
 
 
 def test_acks_keyed_by_entity_reach_the_alert_and_others_are_dead_lettered() -> None:
-    settings = _settings(4)
+    settings = topology_settings(4)
     t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
     topo = Topology(settings, clock=lambda: datetime.now(UTC))
     leak = _gas("GD-7", t0) | {"lel_pct": 40.0}
@@ -272,7 +265,7 @@ def test_a_partition_nobody_runs_holds_the_roll_ups_back_whatever_the_time(
     events, _ = scripted
     end = datetime.now(UTC)
     reference = _run(events, 2, seed=5)
-    topo = Topology(_settings(2), clock=lambda: end)
+    topo = Topology(topology_settings(2), clock=lambda: end)
     topo.produce_events(events)
     entity = 0
     while topo.pending(entity, 0):  # only partition 0's entity task runs
@@ -309,7 +302,7 @@ def test_one_silent_partition_times_its_devices_out_on_the_feed_time() -> None:
     ]
 
     def offline(partitions: int, seed: int) -> list[tuple[str, str, str, str]]:
-        topo = Topology(_settings(partitions), clock=lambda: datetime.now(UTC))
+        topo = Topology(topology_settings(partitions), clock=lambda: datetime.now(UTC))
         topo.produce_events(events)
         topo.finish(random.Random(seed), IDLE_S)
         return alert_transitions(a for a in topo.alerts if a.rule == "gas.detector_offline")

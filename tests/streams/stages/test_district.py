@@ -16,26 +16,13 @@ import orjson
 import pytest
 
 from cityops.base.city.profiles import load_profile
-from cityops.base.settings import Settings, load_settings
 from sinks.recompute import recompute_rollups
 from streams import topics
 from streams.models import GasDetectorReading, Rollup
 from tests.fixtures.rollup_compare import rollup_differences
-from tests.fixtures.topology import Topology, rollups_once
+from tests.fixtures.topology import IDLE_S, Topology, rollups_once, topology_settings
 from tests.streams.test_app import gas_event
 from tests.streams.test_stages import topo_partition
-
-IDLE_S = 30.0
-
-
-def _settings(partitions: int) -> Settings:
-    return load_settings(
-        topic_partitions=partitions,
-        worker_id="w",
-        topic_prefix="t.",
-        worker_idle_timeout_s=IDLE_S,
-        _env_file=None,
-    )
 
 
 def _sparse_events(seed: int) -> list[tuple[str, bytes, bytes]]:
@@ -63,7 +50,7 @@ def _sparse_events(seed: int) -> list[tuple[str, bytes, bytes]]:
 
 def _gas_rollups(events: list, partitions: int, seed: int, crash_every: int = 0) -> list[Rollup]:
     end = datetime.now(UTC)
-    topo = Topology(_settings(partitions), clock=lambda: end)
+    topo = Topology(topology_settings(partitions), clock=lambda: end)
     topo.produce_events(events)
     rng = random.Random(seed)
     topo.run(rng, crash_every=crash_every)
