@@ -11,7 +11,8 @@ At-least-once (Tansu's transactions are incomplete, DESIGN.md): a batch's
 outputs are sent and acknowledged by the broker before its state is written,
 `take_events` acknowledges the batch's events only after the loop body returns,
 and Faust flushes its producer (changelog records included) before every offset
-commit (`faust/transport/consumer.py`, `_commit_offsets`). So a committed offset
+commit (`faust/transport/consumer.py`, `_commit_offsets`; that flush waits for every
+changelog record only with `streams.faust_transport.Producer`). So a committed offset
 never runs ahead of the outputs and state it caused, and a `kill -9` re-reads
 only what the restored state has not seen (the stages drop repeats).
 

@@ -16,7 +16,8 @@ share a worker id.
 One batch of a partition: `process` -> send the outputs and wait for the broker
 -> `flush` (state into the table, changelog records to the producer) -> the
 events are acknowledged when the agent's loop body returns; Faust flushes its
-producer before every offset commit. Internal records (light facts keyed by
+producer before every offset commit (`streams.faust_transport.Producer`: until every
+changelog record is delivered). Internal records (light facts keyed by
 circuit, partial roll-ups keyed by district, watermark markers to every
 partition) are sent to the stages' repartition topics with the key and partition
 the stage chose: the stages' records carry explicit partitions, which Faust's

@@ -163,6 +163,15 @@ class EntityTask:
             batch = by_topic[bare]
             source = batch[0].source_topic
             self.first.setdefault(source, batch[0].offset)
+            if batch[0].offset > self.offsets.get(source, batch[0].offset):
+                # Offsets committed past the stored state (issue 13: Faust's flush).
+                log.warning(
+                    "partition %d: %s@%d..%d never processed (committed past the state)",
+                    self.partition,
+                    source,
+                    self.offsets[source],
+                    batch[0].offset - 1,
+                )
             self.offsets[source] = batch[-1].offset + 1
             if bare == topics.ALERTS_ACK:
                 result.out.extend_from(self._acks(batch))
