@@ -46,18 +46,17 @@ class CircuitTask(MergingTask):
     def load(self, saved: dict[str, Any]) -> None:
         # [at, src, seq, circuit, light, out, district] in arrival order, sorted on release
         self.pending: list[list] = saved.get("pending", [])
-        # Each pending fact's JSON, encoded once on arrival: the gate is stored at
-        # every checkpoint with every fact still waiting (on megacity ~20k facts,
-        # ~2 MB), and re-encoding them all each time was 5 % of the stages' CPU
-        # (py-spy, `cityops.bench.processing`, 2026-12-01). orjson writes the
-        # same bytes for the list as for its items joined, so the record is unchanged.
-        self._encoded: list[bytes] = [orjson.dumps(f) for f in self.pending]
         # Whether `pending` is in event-time order (one source partition, or facts
         # that happened to arrive in order): then the ready facts are a prefix.
         self._in_order = _in_order(self.pending)
 
     def saved(self) -> dict[str, Any]:
-        return {"pending": orjson.Fragment(b"[" + b",".join(self._encoded) + b"]")}
+        # The facts themselves, encoded with the record at each checkpoint. Keeping
+        # each fact's JSON from its arrival (to spare that encoding, ~5 % of the
+        # stages' CPU) doubled the worker's peak RSS flat out on megacity, 633 ->
+        # 1,411 MiB (`cityops bench --rate max`, 2026-12-01): under lag hundreds of
+        # thousands of facts wait, and the joined copy came on top.
+        return {"pending": self.pending}
 
     def _marker(self, body: dict[str, Any], src: int) -> None:
         if "idle" in body or "active" in body:
@@ -73,11 +72,10 @@ class CircuitTask(MergingTask):
     def _record(self, body: dict[str, Any], src: int) -> None:
         circuit, light, out, at, district = body["fact"]
         fact = [at, src, body["seq"], circuit, light, out, district]
-        encoded = orjson.dumps(fact)  # before appending: a TypeError drops it whole
+        orjson.dumps(fact)  # storable, checked before appending: a TypeError drops it whole
         if self._in_order and self.pending and at < self.pending[-1][0]:
             self._in_order = False
         self.pending.append(fact)
-        self._encoded.append(encoded)
 
     def _release(self) -> Output:
         out = Output()
@@ -94,14 +92,11 @@ class CircuitTask(MergingTask):
                 return out
             ready = pending[:cut]
             self.pending = pending[cut:]
-            self._encoded = self._encoded[cut:]
         else:
             ready = [f for f in pending if f[0] < horizon]
             if not ready:
                 return out
-            waiting = [i for i, f in enumerate(pending) if f[0] >= horizon]
-            self.pending = [pending[i] for i in waiting]
-            self._encoded = [self._encoded[i] for i in waiting]
+            self.pending = [f for f in pending if f[0] >= horizon]
             self._in_order = _in_order(self.pending)
         self.changed = True
         # (at, src, seq) is unique (the gate drops repeated sequence numbers), so
