@@ -22,8 +22,11 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import quote
 
+import orjson
+
 from streams.rules import catalog
 from streams.rules.lifecycle import parse_alert_id
+from streams.validation import KEY_MISMATCH, Rejection
 
 Action = Literal["ack", "resolve"]
 ACTIONS: tuple[Action, ...] = ("ack", "resolve")
@@ -130,3 +133,22 @@ def ack_key(alert_id: str) -> bytes:
     """The Kafka key of an alerts.ack.v1 record: the alert's entity id (see the module doc)."""
     parsed = parse_alert_id(alert_id)
     return (parsed[1] if parsed else alert_id).encode()
+
+
+def ack_entity(value: bytes | None) -> str | None:
+    """The entity id of an acknowledgement's alert (None when it cannot be read)."""
+    try:
+        alert_id = orjson.loads(value or b"").get("alert_id")
+    except (orjson.JSONDecodeError, AttributeError):
+        return None
+    parsed = parse_alert_id(alert_id) if isinstance(alert_id, str) else None
+    return None if parsed is None else parsed[1]
+
+
+def check_ack_key(key: bytes | None, entity_id: str) -> Rejection | None:
+    """`key_mismatch` unless an acknowledgement is keyed by its alert's entity id
+    (`streams.validation.check_key` does the same for feed events)."""
+    if key is not None and key == entity_id.encode():
+        return None
+    got = "no key" if key is None else f"key {key[:80]!r}"
+    return Rejection(KEY_MISMATCH, f"{got} is not the alert's entity id {entity_id!r}")

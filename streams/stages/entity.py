@@ -47,15 +47,15 @@ import orjson
 
 from cityops.base.thresholds import Thresholds
 from streams import topics
+from streams.acklink import ack_entity, check_ack_key
 from streams.pipeline import Output, Processor, RawMessage
 from streams.rules.city import CityContext
 from streams.rules.engine import RuleEngine
-from streams.rules.lifecycle import parse_alert_id
 from streams.rules.timeutil import to_ms
 from streams.stages import snapshot
 from streams.stages.base import Record, StageOutput, StageTopics
 from streams.state import BufferedJsonStore
-from streams.validation import KEY_MISMATCH, Rejection, check_key, decode_within
+from streams.validation import Rejection, check_key, decode_within
 from streams.windows import RollupWindows
 from streams.windows.gas import GasAggregator
 
@@ -256,8 +256,8 @@ class EntityTask:
         bad = Output()
         now = self.stage.clock()
         for msg in batch:
-            entity = _ack_entity(msg.value)
-            rejection = None if entity is None else _check_ack_key(msg.key, entity)
+            entity = ack_entity(msg.value)
+            rejection = None if entity is None else check_ack_key(msg.key, entity)
             if rejection is None:
                 good.append(msg)  # an undecodable ack is the processor's to reject
             else:
@@ -391,22 +391,3 @@ class EntityTask:
             value = orjson.dumps({"src": p, "closed": closed})
             for q in range(names.partitions):
                 result.records.append(Record(names.by_district, MARK_KEY, value, q))
-
-
-def _ack_entity(value: bytes | None) -> str | None:
-    """The entity id of an acknowledgement's alert (None when it cannot be read)."""
-    try:
-        alert_id = orjson.loads(value or b"").get("alert_id")
-    except (orjson.JSONDecodeError, AttributeError):
-        return None
-    parsed = parse_alert_id(alert_id) if isinstance(alert_id, str) else None
-    return None if parsed is None else parsed[1]
-
-
-def _check_ack_key(key: bytes | None, entity_id: str) -> Rejection | None:
-    """`key_mismatch` unless an acknowledgement is keyed by its alert's entity id
-    (`streams.validation.check_key` does the same for feed events)."""
-    if key is not None and key == entity_id.encode():
-        return None
-    got = "no key" if key is None else f"key {key[:80]!r}"
-    return Rejection(KEY_MISMATCH, f"{got} is not the alert's entity id {entity_id!r}")

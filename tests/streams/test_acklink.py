@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import orjson
 import pytest
 
+from streams import acklink
 from streams.acklink import Refused, ack_key, allowed_actions, check_secret, link, sign, verify
 
 KEY = b"k" * 32
@@ -88,3 +90,17 @@ def test_acks_are_keyed_by_the_entity_id() -> None:
 def test_a_missing_or_short_secret_says_what_to_set(secret: str | None) -> None:
     with pytest.raises(ValueError, match="set CITYOPS_ACK_SECRET to a random string"):
         check_secret(secret)
+
+
+def test_an_acks_entity_comes_from_its_alert_id_and_its_key_must_be_that_entity() -> None:
+    alert_id = "gas.lel_high:GD-0001:1700000000000"
+    value = orjson.dumps({"alert_id": alert_id, "by": "op"})
+    assert acklink.ack_entity(value) == "GD-0001"
+    assert acklink.ack_entity(b"not json") is None
+    assert acklink.ack_entity(b"[1]") is None
+    assert acklink.ack_entity(orjson.dumps({"alert_id": 7})) is None
+    assert acklink.check_ack_key(b"GD-0001", "GD-0001") is None
+    wrong = acklink.check_ack_key(alert_id.encode(), "GD-0001")
+    assert wrong is not None and wrong.reason == "key_mismatch"
+    missing = acklink.check_ack_key(None, "GD-0001")
+    assert missing is not None and "no key" in missing.message
