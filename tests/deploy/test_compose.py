@@ -18,6 +18,8 @@ import jsonschema
 import pytest
 import yaml
 
+from cityops.base.kafka_send import PRODUCER_REQUEST_BYTES
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -86,3 +88,10 @@ def test_no_secrets_in_compose(compose: dict[str, Any]) -> None:
             secret = "PASSWORD" in key or "SECRET" in key
             if secret or ("postgresql://" in str(value) and "@" in str(value)):
                 assert "${" in str(value), f"{name}.{key} holds a literal secret"
+
+
+def test_the_broker_accepts_what_the_producers_send(compose: dict[str, Any]) -> None:
+    """State records over Kafka's ~1 MB default (a merging stage's gate) must not be
+    refused by the compose broker: it accepts what the producers may send."""
+    env = compose["services"]["kafka"]["environment"]
+    assert int(env["KAFKA_MESSAGE_MAX_BYTES"]) == PRODUCER_REQUEST_BYTES
