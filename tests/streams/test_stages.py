@@ -33,6 +33,7 @@ from tests.fixtures.topology import (
     Topology,
     alert_transitions,
     rollups_once,
+    run_topology,
     topology_settings,
 )
 
@@ -45,22 +46,12 @@ def scripted() -> tuple[list[tuple[str, bytes, bytes]], datetime]:
     return [(e.topic, e.key, e.value) for e in sim.events(DURATION_S)], start
 
 
-def _run(events: list, partitions: int, seed: int, crash_every: int = 0) -> Topology:
-    end = datetime.now(UTC)
-    topo = Topology(topology_settings(partitions), clock=lambda: end)
-    topo.produce_events(events)
-    rng = random.Random(seed)
-    topo.run(rng, crash_every=crash_every)
-    topo.finish(rng, IDLE_S)
-    return topo
-
-
 def test_scripted_incidents_are_exact_whatever_the_schedule(scripted: tuple) -> None:
     events, start = scripted
     profile = load_profile("small")
     expected = expected_outcome(every_rule_incidents(profile), profile, start)
-    calm = _run(events, 4, seed=1)
-    crashed = _run(events, 4, seed=2, crash_every=40)
+    calm = run_topology(events, 4, seed=1)
+    crashed = run_topology(events, 4, seed=2, crash_every=40)
 
     assert outcome_of(calm.alerts) == expected
     assert crashed.replays > 0, "restored windows were completed from the source"
@@ -264,7 +255,7 @@ def test_a_partition_nobody_runs_holds_the_roll_ups_back_whatever_the_time(
     its replacement completes them. Idleness is the sources' to declare."""
     events, _ = scripted
     end = datetime.now(UTC)
-    reference = _run(events, 2, seed=5)
+    reference = run_topology(events, 2, seed=5)
     topo = Topology(topology_settings(2), clock=lambda: end)
     topo.produce_events(events)
     entity = 0

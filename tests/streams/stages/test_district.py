@@ -20,7 +20,7 @@ from sinks.recompute import recompute_rollups
 from streams import topics
 from streams.models import GasDetectorReading, Rollup
 from tests.fixtures.rollup_compare import rollup_differences
-from tests.fixtures.topology import IDLE_S, Topology, rollups_once, topology_settings
+from tests.fixtures.topology import rollups_once, run_topology
 from tests.streams.test_app import gas_event
 from tests.streams.test_stages import topo_partition
 
@@ -49,12 +49,7 @@ def _sparse_events(seed: int) -> list[tuple[str, bytes, bytes]]:
 
 
 def _gas_rollups(events: list, partitions: int, seed: int, crash_every: int = 0) -> list[Rollup]:
-    end = datetime.now(UTC)
-    topo = Topology(topology_settings(partitions), clock=lambda: end)
-    topo.produce_events(events)
-    rng = random.Random(seed)
-    topo.run(rng, crash_every=crash_every)
-    topo.finish(rng, IDLE_S)
+    topo = run_topology(events, partitions, seed, crash_every)
     assert topo.deadletters == 0
     once = rollups_once(topo.rollups)
     return sorted(once.values(), key=lambda r: (r.bucket, r.feed, r.district))
