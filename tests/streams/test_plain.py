@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import random
 
+import orjson
 import pytest
 
 from streams.models import MODEL_BY_TOPIC
-from streams.plain import EVENT_TYPES, TWIN_BY_TOPIC, decode_plain
+from streams.plain import _ASCII_CLASS, EVENT_TYPES, TWIN_BY_TOPIC, decode_plain
 from streams.validation import Rejection, decode_within
 from tests.fixtures.plain_variants import MAX_AGE, NEWEST, OLDEST, simulated_messages, variants
 
@@ -56,3 +57,35 @@ def test_what_it_accepts_the_worker_accepts_with_the_same_values(
             assert not isinstance(exact, Rejection), variant
             assert _same_event(plain, exact, topic), variant
     assert accepted > 100 and declined > 1000  # both ways taken
+
+
+def test_a_newline_cannot_carry_an_id_past_the_joined_check(
+    messages: list[tuple[str, bytes]],
+) -> None:
+    # `ts` and the ids are checked as one newline-joined line: a newline inside one
+    # value shifts the others, so the line fails (and the worker's validation decides)
+    for topic, raw in messages[:50]:
+        fields = orjson.loads(raw)
+        ids = [n for n in fields if n.endswith("_id")]
+        for name in ["ts", *ids]:
+            for value in (f"{fields[name]}\n{fields[ids[0]]}", f"\n{fields[name]}"):
+                variant = orjson.dumps({**fields, name: value})
+                assert decode_plain(topic, variant, OLDEST, NEWEST) is None, variant
+                assert isinstance(decode_within(topic, variant, OLDEST, NEWEST, MAX_AGE), Rejection)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "regex"),
+    [
+        (r"^[A-Za-z0-9_.\-]+$", r"[A-Za-z0-9_.\-]+"),
+        (r"^[a-f0-9.]+$", r"[a-f0-9.]+"),
+        (r"^[^a]+$", None),  # negated: other characters than ASCII ones
+        (r"^[\d]+$", None),  # an escape class (Unicode digits in pydantic's regex)
+        (r"^[a-z&&[^x]]+$", None),  # a set operation in Rust's regex
+        (r"^[a-z]*$", None),
+        (r"^[a-z]+", None),
+    ],
+)
+def test_only_plain_ascii_id_classes_are_run_by_re(pattern: str, regex: str | None) -> None:
+    found = _ASCII_CLASS.fullmatch(pattern)
+    assert (found[1] if found else None) == regex
