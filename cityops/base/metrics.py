@@ -9,7 +9,8 @@ Names follow Prometheus conventions: `cityops_` prefix, base units in the name,
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from bisect import bisect_right
+from collections.abc import Mapping, Sequence
 from typing import Any
 from wsgiref.simple_server import WSGIServer
 
@@ -19,6 +20,32 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, star
 # of old data), so the buckets are wide.
 LATENCY_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
 BATCH_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
+
+
+def observe_all(histogram: Histogram, amounts: Sequence[float]) -> None:
+    """`histogram.observe(a)` for every amount (a labelled child, no exemplars).
+
+    The worker observes one latency per event: prometheus_client's `observe` (a
+    bucket search in Python and two locked increments each) was ~3 % of the
+    running worker's samples (py-spy, megacity drain). Here the amounts are sorted
+    once and each bucket gets one increment of its count. It reads the histogram's
+    bucket list (`_upper_bounds`, `_buckets`, `_sum`: prometheus_client 0.26);
+    `tests/cityops/base/test_metrics.py` checks it against `observe` one by one.
+    """
+    if not amounts:
+        return
+    histogram._raise_if_not_observable()
+    bounds = histogram._upper_bounds
+    ordered = sorted(amounts)
+    last = len(bounds) - 1
+    start = 0
+    for i, bound in enumerate(bounds):
+        # the amounts <= bound not counted by a lower bound (the last bound is +Inf)
+        end = len(ordered) if i == last else bisect_right(ordered, bound, start)
+        if end > start:
+            histogram._buckets[i].inc(end - start)
+            start = end
+    histogram._sum.inc(sum(amounts))
 
 
 class WorkerMetrics:

@@ -14,6 +14,7 @@ from cityops.base.metrics import (
     SinkMetrics,
     WorkerMetrics,
     lag_by_topic,
+    observe_all,
     serve,
     stop_serving,
 )
@@ -32,6 +33,33 @@ def test_names_are_conventional() -> None:
             assert name.endswith("_seconds"), name
         if kind == "gauge":
             assert not name.endswith("_total"), name
+
+
+def _samples(registry: CollectorRegistry) -> dict[tuple[str, str], float]:
+    return {
+        (s.name, s.labels.get("le", "")): s.value
+        for family in registry.collect()
+        for s in family.samples
+        if not s.name.endswith("_created")
+    }
+
+
+def test_observe_all_counts_as_observe_one_by_one() -> None:
+    # bounds themselves, between them, below the first, above the last finite one
+    amounts = [0.005, 0.0049, 0.0051, 0.01, 0.3, 1.0, 1, 299.9, 300.0, 300.1, 1e9, -1.0, 0.0]
+    amounts += [0.02] * 50 + [7.5] * 3
+    one, bulk = CollectorRegistry(), CollectorRegistry()
+    w_one, w_bulk = WorkerMetrics(one), WorkerMetrics(bulk)
+    for a in amounts:
+        w_one.processing_latency.labels("gas").observe(a)
+    observe_all(w_bulk.processing_latency.labels("gas"), amounts[:20])
+    observe_all(w_bulk.processing_latency.labels("gas"), amounts[20:])
+    observe_all(w_bulk.processing_latency.labels("gas"), [])
+    want, got = _samples(one), _samples(bulk)
+    assert want.keys() == got.keys()
+    for key, value in want.items():
+        assert abs(got[key] - value) <= 1e-9 * max(1.0, abs(value)), key
+    assert got[("cityops_processing_latency_seconds_count", "")] == len(amounts)
 
 
 def test_existing_attributes_kept() -> None:
