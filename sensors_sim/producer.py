@@ -12,8 +12,9 @@ once, and a ticker ships every open batch each `linger_s` (aiokafka's
 `linger_ms`, done here because whole batches bypass aiokafka's own linger).
 `flush` ships what is open and waits for every batch shipped so far: the
 broker's acknowledgements, or the first delivery error, raised. Keys go to
-partitions with aiokafka's default partitioner (murmur2, as the Java client),
-so keyed order per entity is the same as with per-record sends.
+partitions as aiokafka's default partitioner puts them (murmur2, as the Java
+client; `cityops.base.kafka_send.KeyPartitioner` keeps each device's hash), so
+keyed order per entity is the same as with per-record sends.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ import contextlib
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.partitioner import DefaultPartitioner
+
+from cityops.base.kafka_send import KeyPartitioner
 
 #: How long a record may wait in an open batch (aiokafka's `linger_ms`). 50 ms,
 #: not 10: the embedded broker (Tansu, memory storage) pays per record batch on
@@ -44,7 +46,7 @@ class BatchingProducer:
     def __init__(self, producer: AIOKafkaProducer, *, linger_s: float = LINGER_S) -> None:
         self.producer = producer
         self.linger_s = linger_s
-        self._partitioner = DefaultPartitioner()
+        self._partitioner = KeyPartitioner()  # murmur2 as aiokafka's, hashes kept
         self._partitions: dict[str, list[int]] = {}
         self._open: dict[tuple[str, int], Any] = {}  # (topic, partition) -> BatchBuilder
         self._shipped: list[asyncio.Future[Any]] = []
@@ -67,11 +69,7 @@ class BatchingProducer:
         partitions = self._partitions.get(topic)
         if partitions is None:
             partitions = self._partitions[topic] = sorted(await self.producer.partitions_for(topic))
-        partition = (
-            partitions[0]
-            if len(partitions) == 1
-            else self._partitioner(key, partitions, partitions)
-        )
+        partition = partitions[0] if len(partitions) == 1 else self._partitioner(key, partitions)
         slot = (topic, partition)
         builder = self._open.get(slot)
         if builder is None:

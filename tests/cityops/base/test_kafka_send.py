@@ -1,5 +1,5 @@
-"""cityops/base/kafka_send.py: `BatchSender` partitions keyed records as the default
-partitioner does, with its key cache full, cleared or cold."""
+"""cityops/base/kafka_send.py: `BatchSender` and `KeyPartitioner` put keyed records
+where aiokafka's default partitioner does, with the kept hashes cold, full or cleared."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 from aiokafka.partitioner import DefaultPartitioner
 
-from cityops.base import kafka_send
-from cityops.base.kafka_send import BatchSender, Out
+from cityops.base.kafka_send import BatchSender, KeyPartitioner, Out
 
 
 class _Batch:
@@ -54,11 +53,7 @@ def _sent(producer: _Producer, sender: BatchSender, records: list[Out]) -> dict[
     return producer.sent
 
 
-@pytest.mark.parametrize("cache_keys", [3, 100_000])
-def test_keyed_records_go_where_the_default_partitioner_puts_them(
-    monkeypatch: pytest.MonkeyPatch, cache_keys: int
-) -> None:
-    monkeypatch.setattr(kafka_send, "PARTITION_CACHE_KEYS", cache_keys)
+def test_keyed_records_go_where_the_default_partitioner_puts_them() -> None:
     producer = _Producer({"facts": {0, 1, 2, 3}, "one": {0}})
     sender = BatchSender(producer)  # type: ignore[arg-type]
     keys = [f"circuit-{i % 17}".encode() for i in range(200)]
@@ -72,7 +67,18 @@ def test_keyed_records_go_where_the_default_partitioner_puts_them(
             p = 0 if rec.topic == "one" else default(rec.key, [0, 1, 2, 3], [0, 1, 2, 3])
         want.setdefault((rec.topic, p), []).append((rec.key, rec.value))
     assert len(want) > 2, "the keys must spread over several partitions"
-    for _ in range(2):  # cold, then with the cache filled (or cleared) by the first
+    for _ in range(2):  # cold, then with the hashes kept
         assert _sent(producer, sender, records) == want
-    assert len(sender.by_key["facts"]) <= cache_keys
     assert producer.asked == ["facts", "one"], "partitions are asked once per topic"
+
+
+@pytest.mark.parametrize("max_keys", [1, 5, 1000])
+def test_key_partitioner_answers_as_the_default_one(max_keys: int) -> None:
+    partitioner = KeyPartitioner(max_keys)
+    default = DefaultPartitioner()
+    keys = [f"gd-{i:06d}".encode() for i in range(300)] + [b"", b"\xff" * 9]
+    for parts in ([0, 1, 2, 3], [0, 1, 2, 3, 4, 5, 6], [3, 5, 9]):
+        for key in keys * 2:
+            assert partitioner(key, parts) == default(key, parts, parts), (key, parts)
+        assert len(partitioner.hashes) <= max_keys
+    assert partitioner(None, [4, 7]) in (4, 7)
