@@ -54,8 +54,10 @@ def _cmd_status(args: argparse.Namespace) -> int:
 
 
 def _cmd_sink(args: argparse.Namespace) -> int:
+    from cityops.base.gc_tuning import tune_gc
     from sinks.sink import run_sink
 
+    tune_gc()
     asyncio.run(run_sink(get_settings()))
     return 0
 

@@ -27,13 +27,14 @@ the stages send the same records again and the receivers drop repeats.
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import time
 
 from aiokafka.errors import KafkaError
 from prometheus_client import CollectorRegistry
 
+from cityops.base.gc_tuning import GC_THRESHOLDS as GC_THRESHOLDS
+from cityops.base.gc_tuning import tune_gc
 from cityops.base.kafka_loop import ConsumeLoop, LoopConfig
 from cityops.base.kafka_reader import PartitionReader
 from cityops.base.metrics import LagMetrics, WorkerMetrics, consumer_lag, serve
@@ -52,26 +53,6 @@ BATCH_MAX = 5000
 # at 15,000 events/s is 250 ms end to end (issue 15, docs/benchmarks.md).
 BATCH_TIME_S = 0.05
 LAG_INTERVAL_S = 2.0
-
-# Garbage collector thresholds of the worker process (CPython's default: 700, 10,
-# 10). A batch keeps thousands of state dicts alive until its flush, so with the
-# defaults they are promoted into the old generations and set off full
-# collections that traverse every roll-up window object: 20-25 % of the
-# processing CPU on megacity (`python -m streams.perf`, gc callbacks: 3.5 s of
-# GC in ~13 s, 16 full collections of ~170 ms in 120 s of event time). With
-# these, ~1 s and no full collection; memory is unchanged (nothing here relies
-# on the collector: state is freed by reference counting). A batch allocates
-# far more than 10,000 containers, so each was still scanned several times per
-# batch (young collections: 0.6-0.9 s of a 120 s run, 8 % of the processing):
-# 100,000 scans most of them once or never (0.3 s; 2026-12-01, docs/benchmarks.md).
-GC_THRESHOLDS = (100_000, 20, 20)
-
-
-def tune_gc() -> tuple[int, int, int]:
-    """Apply GC_THRESHOLDS to the process; returns the thresholds before."""
-    previous = gc.get_threshold()
-    gc.set_threshold(*GC_THRESHOLDS)
-    return previous
 
 
 def changelog_topic(settings: Settings) -> str:
