@@ -38,6 +38,7 @@ class BufferedJsonStore(MutableMapping[str, Any]):
         self, table: MutableMapping[bytes, bytes], *, keep_decoded: tuple[str, ...] = ()
     ) -> None:
         self._table = table
+        self._table_get = table.get  # bound once: one attribute lookup less per read
         self._pending: dict[str, Any] = {}
         self._keep = keep_decoded
         self._kept: dict[str, tuple[bytes, Any]] = {}  # key -> (raw in the table, decoded)
@@ -51,7 +52,7 @@ class BufferedJsonStore(MutableMapping[str, Any]):
         value = self._pending.get(key, _ABSENT)
         if value is not _ABSENT:
             return default if value is _DELETED else value
-        raw = self._table.get(key.encode())
+        raw = self._table_get(key.encode())
         if raw is None:
             return default
         return self._decode(key, raw)

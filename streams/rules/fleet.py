@@ -17,6 +17,12 @@ SPEEDING = "fleet.speeding"
 ENTITY_TYPE = "truck"
 
 
+def _subject(event: FleetGpsFix) -> Subject:
+    """What this entity's alerts are about, built only when a rule fires (a Subject per
+    reading was ~1.3 % of the megacity processing, py-spy, 2026-12-01)."""
+    return Subject(ENTITY_TYPE, event.truck_id, event.district, event.lat, event.lon)
+
+
 def evaluate(
     state: State | None, event: FleetGpsFix, ctx: RuleContext, *, at_ms: int | None = None
 ) -> tuple[State | None, list[Alert]]:
@@ -27,11 +33,10 @@ def evaluate(
     prev = state or {}
     th = ctx.thresholds.fleet
     book = ctx.book(prev.get("alerts"))
-    subject = Subject(ENTITY_TYPE, event.truck_id, event.district, event.lat, event.lon)
-    _speeding(book, subject, event, at, th)
-    off_since = _off_route(book, subject, event, at, th, prev.get("off_since"), ctx)
-    idle_since = _idle(book, subject, event, at, th, prev.get("idle_since"))
-    zone, zone_load = _geofence(book, subject, event, at, th, prev, ctx)
+    _speeding(book, event, at, th)
+    off_since = _off_route(book, event, at, th, prev.get("off_since"), ctx)
+    idle_since = _idle(book, event, at, th, prev.get("idle_since"))
+    zone, zone_load = _geofence(book, event, at, th, prev, ctx)
     new: State = {
         **prev,
         "id": event.truck_id,
@@ -46,15 +51,13 @@ def evaluate(
     return new, book.emitted
 
 
-def _speeding(
-    book: AlertBook, subject: Subject, event: FleetGpsFix, at: int, th: FleetThresholds
-) -> None:
+def _speeding(book: AlertBook, event: FleetGpsFix, at: int, th: FleetThresholds) -> None:
     speed = event.speed_kmh
     if speed > th.speeding_kmh:
         book.fire(
             SPEEDING,
             "warning",
-            subject,
+            _subject(event),
             at,
             value=speed,
             threshold=th.speeding_kmh,
@@ -74,7 +77,6 @@ def _speeding(
 
 def _off_route(
     book: AlertBook,
-    subject: Subject,
     event: FleetGpsFix,
     at: int,
     th: FleetThresholds,
@@ -100,7 +102,7 @@ def _off_route(
         book.fire(
             OFF_ROUTE,
             "minor",
-            subject,
+            _subject(event),
             at,
             value=round(distance, 1),
             threshold=th.off_route_m,
@@ -115,7 +117,6 @@ def _off_route(
 
 def _idle(
     book: AlertBook,
-    subject: Subject,
     event: FleetGpsFix,
     at: int,
     th: FleetThresholds,
@@ -138,7 +139,7 @@ def _idle(
         book.fire(
             IDLE,
             "info",
-            subject,
+            _subject(event),
             at,
             value=round((at - since) / 60_000, 1),
             threshold=th.idle_s / 60,
@@ -152,7 +153,6 @@ def _idle(
 
 def _geofence(
     book: AlertBook,
-    subject: Subject,
     event: FleetGpsFix,
     at: int,
     th: FleetThresholds,
@@ -183,7 +183,7 @@ def _geofence(
         book.fire(
             GEOFENCE,
             "critical",
-            subject,
+            _subject(event),
             at,
             value=dropped,
             threshold=th.dump_drop_kg,

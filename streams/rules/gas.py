@@ -19,9 +19,14 @@ OFFLINE = "gas.detector_offline"
 ENTITY_TYPE = "gas_detector"
 
 
+def _subject(event: GasDetectorReading) -> Subject:
+    """What this entity's alerts are about, built only when a rule fires (a Subject per
+    reading was ~1.3 % of the megacity processing, py-spy, 2026-12-01)."""
+    return Subject(ENTITY_TYPE, event.detector_id, event.district, event.lat, event.lon)
+
+
 def _checks(
     book: AlertBook,
-    subject: Subject,
     event: GasDetectorReading,
     at: int,
     th: GasThresholds,
@@ -29,13 +34,12 @@ def _checks(
     ctx: RuleContext,
     new: State,
 ) -> None:
-    new["below"] = _lel_high(book, subject, event, at, th, prev.get("below", 0))
-    _fault(book, subject, event, at)
+    new["below"] = _lel_high(book, event, at, th, prev.get("below", 0))
+    _fault(book, event, at)
 
 
 def _lel_high(
     book: AlertBook,
-    subject: Subject,
     event: GasDetectorReading,
     at: int,
     th: GasThresholds,
@@ -56,7 +60,7 @@ def _lel_high(
             book.fire(
                 LEL_HIGH,
                 level,
-                subject,
+                _subject(event),
                 at,
                 value=lel,
                 threshold=limit,
@@ -84,7 +88,7 @@ def _lel_high(
     return below
 
 
-def _fault(book: AlertBook, subject: Subject, event: GasDetectorReading, at: int) -> None:
+def _fault(book: AlertBook, event: GasDetectorReading, at: int) -> None:
     if event.status == "ok":
         if FAULT in book.open:
             book.resolve(
@@ -97,7 +101,7 @@ def _fault(book: AlertBook, subject: Subject, event: GasDetectorReading, at: int
     book.fire(
         FAULT,
         "warning",
-        subject,
+        _subject(event),
         at,
         value=None,
         threshold=None,

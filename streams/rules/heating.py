@@ -21,9 +21,14 @@ OFFLINE = "heating.station_offline"
 ENTITY_TYPE = "heating_station"
 
 
+def _subject(event: HeatingStationReading) -> Subject:
+    """What this entity's alerts are about, built only when a rule fires (a Subject per
+    reading was ~1.3 % of the megacity processing, py-spy, 2026-12-01)."""
+    return Subject(ENTITY_TYPE, event.station_id, event.district, event.lat, event.lon)
+
+
 def _checks(
     book: AlertBook,
-    subject: Subject,
     event: HeatingStationReading,
     at: int,
     th: HeatingThresholds,
@@ -31,16 +36,15 @@ def _checks(
     ctx: RuleContext,
     new: State,
 ) -> None:
-    new["cold_since"] = _indoor_cold(book, subject, event, at, th, prev.get("cold_since"))
+    new["cold_since"] = _indoor_cold(book, event, at, th, prev.get("cold_since"))
     new["pressures"], new["pressure_ref"] = _pressure_drop(
-        book, subject, event, at, th, prev.get("pressures", []), prev.get("pressure_ref")
+        book, event, at, th, prev.get("pressures", []), prev.get("pressure_ref")
     )
-    _supply_temp_low(book, subject, event, at, th, ctx)
+    _supply_temp_low(book, event, at, th, ctx)
 
 
 def _indoor_cold(
     book: AlertBook,
-    subject: Subject,
     event: HeatingStationReading,
     at: int,
     th: HeatingThresholds,
@@ -62,7 +66,7 @@ def _indoor_cold(
         book.fire(
             INDOOR_COLD,
             "major",
-            subject,
+            _subject(event),
             at,
             value=indoor,
             threshold=th.indoor_min_c,
@@ -77,7 +81,6 @@ def _indoor_cold(
 
 def _pressure_drop(
     book: AlertBook,
-    subject: Subject,
     event: HeatingStationReading,
     at: int,
     th: HeatingThresholds,
@@ -108,7 +111,7 @@ def _pressure_drop(
         book.fire(
             PRESSURE_DROP,
             "critical",
-            subject,
+            _subject(event),
             at,
             value=drop,
             threshold=th.pressure_drop_mpa,
@@ -124,7 +127,6 @@ def _pressure_drop(
 
 def _supply_temp_low(
     book: AlertBook,
-    subject: Subject,
     event: HeatingStationReading,
     at: int,
     th: HeatingThresholds,
@@ -136,7 +138,7 @@ def _supply_temp_low(
         book.fire(
             SUPPLY_TEMP_LOW,
             "minor",
-            subject,
+            _subject(event),
             at,
             value=supply,
             threshold=round(curve, 2),

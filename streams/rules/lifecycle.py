@@ -79,7 +79,7 @@ class AlertBook:
     (gas alone: `resolve` calls 3.5 % of the megacity processing time, plus the
     f-strings in the callers; pyinstrument on `python -m cityops.bench.processing`)."""
 
-    __slots__ = ("_base_url", "_escalation", "emitted", "open")
+    __slots__ = ("_base_url", "_escalation", "_owned", "emitted", "open")
 
     def __init__(
         self,
@@ -87,10 +87,25 @@ class AlertBook:
         runbook_base_url: str,
         escalation: Escalation = NO_ESCALATION,
     ) -> None:
-        self.open: dict[str, Record] = dict(open_alerts or {})
+        # Copied on the first change only (`_own`): nearly every reading changes no
+        # alert, and its new state may share the previous state's records dict, as
+        # records and their dicts are never changed in place (the module docstring).
+        if type(open_alerts) is dict:
+            self.open: dict[str, Record] = open_alerts
+            self._owned = False
+        else:
+            self.open = dict(open_alerts or {})
+            self._owned = True
         self.emitted: list[Alert] = []
         self._base_url = runbook_base_url
         self._escalation = escalation
+
+    def _own(self) -> dict[str, Record]:
+        """`open`, made this book's own before its first change."""
+        if not self._owned:
+            self.open = dict(self.open)
+            self._owned = True
+        return self.open
 
     def _next_escalation(self, severity: str, level: int, from_ms: int) -> int | None:
         delay = self._escalation.delays_ms.get(severity, 0)
@@ -141,14 +156,14 @@ class AlertBook:
             "esc": level,
             "esc_at": self._next_escalation(severity, level, updated),
         }
-        self.open[rule] = record
+        self._own()[rule] = record
         self.emitted.append(self._alert(rule, record, resolved_ms=None))
 
     def resolve(self, rule: str, at_ms: int, *, value: float | None, summary: str) -> None:
         """Close the open alert of `rule`, if there is one."""
-        current = self.open.pop(rule, None)
-        if current is None:
+        if rule not in self.open:
             return
+        current = self._own().pop(rule)
         # never before the last change, even if the clearing reading was itself late
         at = max(at_ms, current["updated"])
         record = {**current, "state": "resolved", "updated": at, "value": value, "summary": summary}
@@ -166,7 +181,7 @@ class AlertBook:
         ):
             return
         record = {**current, "state": "acknowledged", "updated": at_ms, "esc_at": None}
-        self.open[rule] = record
+        self._own()[rule] = record
         self.emitted.append(self._alert(rule, record, resolved_ms=None))
 
     def escalate(self, rule: str, watermark_ms: int) -> None:
@@ -187,7 +202,7 @@ class AlertBook:
             "esc": level,
             "esc_at": self._next_escalation(current["severity"], level, updated),
         }
-        self.open[rule] = record
+        self._own()[rule] = record
         self.emitted.append(self._alert(rule, record, resolved_ms=None))
 
     def next_escalation(self) -> int | None:

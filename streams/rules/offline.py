@@ -34,7 +34,7 @@ class Heartbeat(Generic[R, T]):
     noun: str
     #: the device's own rules: fire and resolve in the book, store the fields they keep in
     #: the new state (the last argument; the previous state is read-only)
-    checks: Callable[[AlertBook, Subject, R, int, T, Mapping[str, Any], RuleContext, State], None]
+    checks: Callable[[AlertBook, R, int, T, Mapping[str, Any], RuleContext, State], None]
     #: the summary of the offline alert, from the stored state
     offline_summary: Callable[[State, T], str]
 
@@ -61,7 +61,6 @@ class Heartbeat(Generic[R, T]):
         prev = state or {}
         book = ctx.book(prev.get("alerts"))
         device = event.entity_id
-        subject = Subject(self.entity_type, device, event.district, event.lat, event.lon)
         if online and self.offline_rule in book.open:
             summary = f"{self.noun} {device} is reporting again"
             book.resolve(self.offline_rule, at, value=None, summary=summary)
@@ -77,7 +76,7 @@ class Heartbeat(Generic[R, T]):
         # old places otherwise). Returning a dict to merge in, and a method to look up the
         # thresholds, made a gas evaluation 1.27 -> 1.41 µs (min of 7 x 20k calls, process
         # CPU, loop 1e7 adds 1.0 s); this way 1.33 vs 1.29-1.33 before the Heartbeat.
-        self.checks(book, subject, event, at, getattr(ctx.thresholds, self.section), prev, ctx, new)
+        self.checks(book, event, at, getattr(ctx.thresholds, self.section), prev, ctx, new)
         new["alerts"] = book.open
         return new, book.emitted
 

@@ -19,6 +19,12 @@ DAY_BURNING = "streetlight.day_burning"
 ENTITY_TYPE = "streetlight"
 
 
+def _subject(event: StreetlightStatus) -> Subject:
+    """What this entity's alerts are about, built only when a rule fires (a Subject per
+    reading was ~1.3 % of the megacity processing, py-spy, 2026-12-01)."""
+    return Subject(ENTITY_TYPE, event.light_id, event.district, event.lat, event.lon)
+
+
 def is_lit(event: StreetlightStatus) -> bool:
     # a fault of any kind (even comm) means nobody can vouch that it is lit
     return event.power_state in ("on", "dim") and event.fault is None
@@ -33,12 +39,11 @@ def evaluate(
         return state, []
     prev = state or {}
     book = ctx.book(prev.get("alerts"))
-    subject = Subject(ENTITY_TYPE, event.light_id, event.district, event.lat, event.lon)
     night = ctx.is_dark(at, event.ts)
     lit = is_lit(event)
     out = night and not lit
-    _dark(book, subject, event, at, out=out, night=night)
-    burn_since = _day_burning(book, subject, event, at, night, prev.get("burn_since"), ctx)
+    _dark(book, event, at, out=out, night=night)
+    burn_since = _day_burning(book, event, at, night, prev.get("burn_since"), ctx)
     new: State = {
         **prev,
         "id": event.light_id,
@@ -53,15 +58,13 @@ def evaluate(
     return new, book.emitted
 
 
-def _dark(
-    book: AlertBook, subject: Subject, event: StreetlightStatus, at: int, *, out: bool, night: bool
-) -> None:
+def _dark(book: AlertBook, event: StreetlightStatus, at: int, *, out: bool, night: bool) -> None:
     if out:
         why = f"fault {event.fault}" if event.fault else f"power {event.power_state}"
         book.fire(
             DARK,
             "minor",
-            subject,
+            _subject(event),
             at,
             value=event.power_w,
             threshold=None,
@@ -79,7 +82,6 @@ def _dark(
 
 def _day_burning(
     book: AlertBook,
-    subject: Subject,
     event: StreetlightStatus,
     at: int,
     night: bool,
@@ -99,7 +101,7 @@ def _day_burning(
         book.fire(
             DAY_BURNING,
             "info",
-            subject,
+            _subject(event),
             at,
             value=round(minutes, 1),
             threshold=limit_s / 60,
