@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import time
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -51,6 +53,8 @@ class BatchingProducer:
         self._open: dict[tuple[str, int], Any] = {}  # (topic, partition) -> BatchBuilder
         self._shipped: list[asyncio.Future[Any]] = []
         self._ticker: asyncio.Task[None] | None = None
+        # (topic, partition) -> futures of `send_traced`, resolved by the open batch's ack
+        self._traced: dict[tuple[str, int], list[asyncio.Future[float]]] = {}
         self._shipping = asyncio.Lock()
 
     async def start(self) -> None:
@@ -64,6 +68,29 @@ class BatchingProducer:
                 await self._ticker
             self._ticker = None
         await self.producer.stop()
+
+    async def send_traced(
+        self, topic: str, value: bytes, key: bytes, *, timestamp_ms: int, at_once: bool
+    ) -> asyncio.Future[float]:
+        """`send`, and a future of the wall time (`time.time()`) the broker acknowledged
+        the record's batch. `at_once`: ship the batch now instead of after the linger,
+        as a real device sends a reading at once (the bench's probes; every other
+        record keeps the cheap batching)."""
+        await self.send(topic, value, key, timestamp_ms=timestamp_ms)
+        partitions = self._partitions[topic]
+        slot = (
+            topic,
+            partitions[0] if len(partitions) == 1 else self._partitioner(key, partitions),
+        )
+        acked: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        self._traced.setdefault(slot, []).append(acked)
+        if at_once:
+            await self._ship(slot)
+            # aiokafka's sender task writes the request only while this loop awaits:
+            # two turns take a shipped batch to the socket (cityops/base/kafka_loop.py)
+            for _ in range(2):
+                await asyncio.sleep(0)
+        return acked
 
     async def send(self, topic: str, value: bytes, key: bytes, *, timestamp_ms: int) -> None:
         partitions = self._partitions.get(topic)
@@ -97,17 +124,33 @@ class BatchingProducer:
 
     async def _ship_locked(self, slot: tuple[str, int]) -> None:
         builder = self._open.pop(slot, None)
+        traced = self._traced.pop(slot, ())
         if builder is not None and builder.record_count():
             topic, partition = slot
-            self._shipped.append(
-                await self.producer.send_batch(builder, topic, partition=partition)
-            )
+            delivery = await self.producer.send_batch(builder, topic, partition=partition)
+            self._shipped.append(delivery)
+            for acked in traced:
+                delivery.add_done_callback(functools.partial(_acked, acked))
+        else:
+            for acked in traced:
+                acked.cancel()
 
     async def _linger(self) -> None:
         while True:
             await asyncio.sleep(self.linger_s)
             for slot in list(self._open):
                 await self._ship(slot)
+
+
+def _acked(acked: asyncio.Future[float], delivery: asyncio.Future[Any]) -> None:
+    if acked.done():
+        return
+    if delivery.cancelled():
+        acked.cancel()
+    elif (exc := delivery.exception()) is not None:
+        acked.set_exception(exc)
+    else:
+        acked.set_result(time.time())
 
 
 def batching_producer(bootstrap: str, client_id: str = "cityops-simulator") -> BatchingProducer:

@@ -156,6 +156,22 @@ def _stage(run: dict[str, Any], stage: str) -> Any:
     return run["throughput"]["stages_events_per_s"][stage]
 
 
+_HOPS = {
+    "simulator_to_broker": "sim->broker",
+    "broker_to_worker_out": "broker->worker out",
+    "worker_out_to_sink_row": "worker out->row",
+}
+
+
+def _hops(run: dict[str, Any]) -> str:
+    stages = run["alert_latency_s"]["stages"]
+    return ", ".join(
+        f"{label} {stages[key]['p50']} / {stages[key]['p99']}"
+        for key, label in _HOPS.items()
+        if key in stages
+    )
+
+
 def print_report(report: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -222,6 +238,7 @@ def print_report(report: dict[str, Any]) -> None:
             w=r["alert_latency_s"]["stages"]["worker"], s=r["alert_latency_s"]["stages"]["sink"]
         ),
     )
+    row("  hops p50 / p99 (s)", _hops)
     row(
         "probes alerted / produced",
         lambda r: f"{r['alert_latency_s']['alerted']} / {r['alert_latency_s']['produced']}",

@@ -108,3 +108,33 @@ def test_a_refused_delivery_fails_the_flush() -> None:
         assert not producer._shipped  # a later flush does not raise the same error again
 
     asyncio.run(scenario())
+
+
+@pytest.mark.integration
+def test_a_traced_record_at_once_leaves_without_the_linger(broker: Any, topic_prefix: str) -> None:
+    topic = f"{topic_prefix}at-once"
+
+    async def scenario() -> None:
+        await _ensure(broker.bootstrap, topic)
+        # a 60 s linger: only `at_once` can ship the record within the test
+        producer = BatchingProducer(batching_producer(broker.bootstrap).producer, linger_s=60)
+        await producer.start()
+        try:
+            await producer.send(topic, b"before", b"k", timestamp_ms=1)
+            acked = await producer.send_traced(topic, b"probe", b"k", timestamp_ms=2, at_once=True)
+            await producer.send(topic, b"after", b"k", timestamp_ms=3)
+            at = await asyncio.wait_for(acked, 30)
+            assert isinstance(at, float) and at > 0
+            assert list(producer._open) == [(topic, 0)]  # "after" still lingers
+            # traced without at_once: acknowledged when its batch goes (here: the flush)
+            later = await producer.send_traced(topic, b"late", b"k", timestamp_ms=4, at_once=False)
+            assert not later.done()
+            await producer.flush()
+            assert (await asyncio.wait_for(later, 30)) >= at
+        finally:
+            await producer.stop()
+
+    asyncio.run(scenario())
+    # the batch shipped at once held what was open before it: order per key kept
+    values = [r.value for r in read_topic(broker.bootstrap, topic)]
+    assert values == [b"before", b"probe", b"after", b"late"]

@@ -15,7 +15,7 @@ import pytest
 from cityops.base.settings import Settings
 from cityops.bench.harness import run_bench
 from cityops.bench.options import BenchOptions
-from cityops.bench.probes import latency_stages
+from cityops.bench.probes import latency_stages, probe_channel, probe_incidents
 from cityops.bench.report import percentiles, print_report, summarize
 from cityops.cli import build_parser
 
@@ -54,6 +54,10 @@ def _check_run(run: dict, *, cityops: bool) -> None:
         if latency["alerted"]:  # crossing -> alert produced -> row seen, on one clock
             assert 0 <= stages["worker"]["p50"] <= latency["max"]
             assert stages["sink"]["max"] <= latency["max"]
+            # the broker's ack of each crossing reading splits the worker's part
+            assert 0 <= stages["simulator_to_broker"]["p50"] <= stages["worker"]["max"]
+            assert stages["worker_out_to_sink_row"] == stages["sink"]
+            assert latency["notify_delay_s"]["p50"] is not None
 
 
 def _saw_worker_ready(caplog: pytest.LogCaptureFixture) -> bool:
@@ -164,3 +168,36 @@ def test_latency_stages_split_the_probe_latency() -> None:
     assert stages["worker"]["p50"] == pytest.approx(0.2)
     assert stages["sink"]["max"] == pytest.approx(0.7)
     assert latency_stages({}, {}, {})["worker"]["p50"] is None
+
+
+def test_latency_hops_add_up_to_the_probe_latency() -> None:
+    crossed = {"a": 10.0, "b": 20.0}
+    acked = {"a": 10.01, "b": 20.05}
+    alert_sent = {"a": 10.4, "b": 20.2}
+    seen = {"a": 10.5, "b": 20.9}
+    stages = latency_stages(crossed, alert_sent, seen, acked)
+    assert stages["simulator_to_broker"]["max"] == pytest.approx(0.05)
+    assert stages["broker_to_worker_out"]["max"] == pytest.approx(0.39)
+    assert stages["worker_out_to_sink_row"]["max"] == pytest.approx(0.7)
+    for e in crossed:  # each probe's three hops add up to its latency
+        hops = (acked[e] - crossed[e]) + (alert_sent[e] - acked[e]) + (seen[e] - alert_sent[e])
+        assert hops == pytest.approx(seen[e] - crossed[e])
+
+
+def test_probes_spread_over_the_run_on_distinct_detectors() -> None:
+    from cityops.base.city.profiles import load_profile
+
+    city = load_profile("megacity")
+    probes = probe_incidents(city, 150, span_s=600.0)
+    assert len({p.entity_id for p in probes}) == 150
+    starts = [p.at_s for p in probes]
+    assert starts == sorted(starts)
+    assert starts[0] == pytest.approx(60.0) and starts[-1] == pytest.approx(540.0)
+    # evenly: every tenth of the run between 10 % and 90 % holds its share
+    per_tenth = [sum(1 for s in starts if 60 * k <= s < 60 * (k + 1)) for k in range(1, 9)]
+    assert min(per_tenth) >= 150 // 8 - 1
+
+
+def test_probe_channel_is_an_identifier_of_the_run() -> None:
+    assert probe_channel("bench-1a2b3c4d.") == "cityops_probe_bench_1a2b3c4d"
+    assert probe_channel("bench-1a2b3c4d.") != probe_channel("bench-ffffffff.")
