@@ -2,14 +2,18 @@
 
 The sink consumes the four feed topics (decoded with `streams.validation.decode`,
 the worker's own pure function; invalid messages are skipped and counted, the
-worker dead-letters them), `alerts.v1` and `rollups.v1`. It batches by size or
-time (a batch holding an alert goes sooner: `sink_alert_flush_interval_s`),
-writes the batch in one transaction, and commits the Kafka offsets only
-after PostgreSQL has committed. A database error is retried with backoff and
-the offsets stay where they were, so a crash at any point re-reads messages
-rather than losing them; the primary keys make the re-read a no-op. The consume
-loop, its revoke handling and the commit order are the shared ones of
-`cityops.base.kafka_loop` (the worker's too): this module only decodes and writes.
+worker dead-letters them), `alerts.v1` and `rollups.v1`. It batches readings
+and roll-ups by size or time and writes each batch in one transaction; alerts
+are written as soon as they are read, in their own small transaction
+(`sinks.alert_lane`: they no longer wait for the readings' COPY). The Kafka
+offsets are committed only after PostgreSQL has committed everything read
+before them (the checkpoint waits for the alerts' lane, and writes in the
+batch's transaction any alert the lane could not store). A database error is
+retried with backoff and the offsets stay where they were, so a crash at any
+point re-reads messages rather than losing them; the primary keys make the
+re-read a no-op. The consume loop, its revoke handling and the commit order are
+the shared ones of `cityops.base.kafka_loop` (the worker's too): this module only
+decodes and writes.
 """
 
 from __future__ import annotations
@@ -32,9 +36,10 @@ from cityops.base.kafka_send import Backoff, Out
 from cityops.base.metrics import SinkMetrics, observe_all, serve
 from cityops.base.settings import ConfigurationError, Settings
 from cityops.base.signals import stop_on_signals
+from sinks.alert_lane import AlertLane
 from sinks.fast_rows import fast_row
 from sinks.migrate import migrate
-from sinks.writer import TABLE_BY_TOPIC, Batch, Writer
+from sinks.writer import ALERTS, TABLE_BY_TOPIC, Batch, Writer
 from streams import topics
 from streams.models import Alert, Rollup
 from streams.validation import Rejection, decode_within
@@ -67,7 +72,7 @@ class _Sink(Handler):
         self.batch = Batch()
         self.pending = 0  # messages consumed since the last commit
         self.first_at = 0.0  # monotonic time of the oldest pending message
-        self.first_alert_at: float | None = None  # ... and of the oldest pending alert
+        self.lane = AlertLane(self._connect, settings.sink_write_mode, self._count_stored)
 
     # --- decoding -------------------------------------------------------------
     def add_records(
@@ -110,9 +115,7 @@ class _Sink(Handler):
                 self.metrics.rows_skipped.labels(topic=name).inc()
             else:
                 if isinstance(item, Alert):
-                    if not self.batch.alerts:
-                        self.first_alert_at = time.monotonic()
-                    self.batch.alerts.append(item)
+                    self.lane.add(item)
                 else:
                     self.batch.rollups.append(item)
         else:
@@ -138,13 +141,27 @@ class _Sink(Handler):
             self.batch.add_event(event)
 
     # --- writing --------------------------------------------------------------
+    async def _connect(self) -> psycopg.AsyncConnection[Any]:
+        return await psycopg.AsyncConnection.connect(self.url, autocommit=True)
+
+    def _count_stored(self, counts: dict[str, int], alerts: list[Alert]) -> None:
+        """Metrics of rows stored (the batch's or the alerts' lane's)."""
+        for table, count in counts.items():
+            self.metrics.rows.labels(table=table).inc(count)
+        if alerts:
+            now = datetime.now(UTC)
+            latency = self.metrics.end_to_end_latency.labels(table=ALERTS.name)
+            for alert in alerts:
+                latency.observe((now - alert.updated_at).total_seconds())
+
     async def _writer(self) -> Writer:
         if self.conn is None or self.conn.closed or self.writer is None:
-            self.conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True)
+            self.conn = await self._connect()
             self.writer = Writer(self.conn, self.settings.sink_write_mode)
         return self.writer
 
     async def _drop_connection(self) -> None:
+        await self.lane.close()
         if self.conn is not None:
             with contextlib.suppress(psycopg.Error):
                 await self.conn.close()
@@ -155,6 +172,8 @@ class _Sink(Handler):
         if not self.pending:
             return []
         batch = self.batch
+        # alerts read before this checkpoint that their own lane did not store
+        batch.alerts.extend(await self.lane.take_unstored())
         # the loop's retry delays: short first (a deadlock or a failover is over in
         # well under a second), capped so a long outage is polled every 10 s
         backoff = Backoff(self.stop)
@@ -194,15 +213,16 @@ class _Sink(Handler):
         # Only now, with the rows durable, may Kafka forget the messages (the
         # loop commits next; a failed commit re-reads rows the keys make no-ops).
         self.batch, self.pending = Batch(), 0
-        self.first_alert_at = None
         return []
 
     # --- the loop's calls ------------------------------------------------------
     def due_at(self) -> float:
         """When the pending batch must be written (monotonic time)."""
         due = self.first_at + self.settings.sink_flush_interval_s
-        if self.first_alert_at is not None:
-            due = min(due, self.first_alert_at + self.settings.sink_alert_flush_interval_s)
+        if self.lane.oldest_at is not None:
+            # an alert its lane has not stored (still writing, or failed) waits no
+            # longer than this for the batch's transaction to store it
+            due = min(due, self.lane.oldest_at + self.settings.sink_alert_flush_interval_s)
         return due
 
     def process(self, batch: dict[TopicPartition, list[ConsumerRecord[Any, Any]]]) -> list[Out]:

@@ -122,11 +122,11 @@ class Settings(BaseSettings):
     # 10k rows per COPY: 121k rows/s vs 95k at 5k on 2 cores (cityops/bench/sink.py, measured).
     sink_batch_size: int = Field(10_000, ge=1, le=1_000_000)
     sink_flush_interval_s: float = Field(0.5, gt=0)
-    # An alert waiting for a full batch or the 0.5 s interval was half of the p99
-    # alert latency in the megacity bench (1.18 s, docs/benchmarks.md); alerts
-    # are a few per second, so flushing them sooner costs few extra transactions.
+    # Alerts are stored at once in their own transaction (sinks/alert_lane.py); one
+    # that lane could not store (a database error) goes with the readings' batch,
+    # which is then written within this interval instead of sink_flush_interval_s.
     sink_alert_flush_interval_s: float = Field(
-        0.1, gt=0, description="longest an alert waits in the sink's batch"
+        0.1, gt=0, description="longest an alert not yet stored waits for the sink's batch"
     )
     sink_write_mode: Literal["copy", "insert"] = Field(
         "copy", description="copy = COPY into staging; insert = multi-row INSERT (PGlite)"

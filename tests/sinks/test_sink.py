@@ -166,8 +166,10 @@ def test_offsets_move_only_after_rows_are_durable(
             return (registry.get_sample_value("cityops_sink_write_errors_total") or 0) >= 2
 
         await eventually(failed_twice, "the sink to retry a failing batch")
-        # Nothing of the failed batch is stored (one transaction), and no offset moved.
-        assert set(counts(url).values()) == {0}
+        # Nothing of the failed batch is stored (one transaction), and no offset moved;
+        # the alerts went in their own transaction as soon as they were read.
+        stored_early = {"alerts": EXPECTED["alerts"], "alert_history": EXPECTED["alert_history"]}
+        assert counts(url) == {t: stored_early.get(t, 0) for t in EXPECTED}
         assert await committed(settings) == {}
 
         with psycopg.connect(url, autocommit=True) as conn:
@@ -215,6 +217,119 @@ def test_a_batch_holding_an_alert_is_written_without_waiting_for_the_interval(
             return read == len(scenario.alerts())
 
         await eventually(alerts_stored, "the alerts before the 120 s interval", timeout=60)
+        stop.set()
+        await asyncio.wait_for(task, 30)
+
+    asyncio.run(scenario_run())
+    assert counts(url) == EXPECTED
+
+
+def _fail_inserts_into(url: str, table: str) -> None:
+    """A real database failure: inserts into `table` raise while `sink_fault` has a row."""
+    migrate(url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE sink_fault (on_purpose boolean)")
+        conn.execute("INSERT INTO sink_fault VALUES (true)")
+        conn.execute(
+            """
+            CREATE FUNCTION fail_while_faulty() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF EXISTS (SELECT FROM sink_fault) THEN
+                    RAISE EXCEPTION 'injected failure';
+                END IF;
+                RETURN NEW;
+            END $$
+            """
+        )
+        conn.execute(
+            f"CREATE TRIGGER fail_while_faulty BEFORE INSERT ON {table}"
+            " FOR EACH ROW EXECUTE FUNCTION fail_while_faulty()"
+        )
+
+
+def test_an_alert_is_stored_without_waiting_for_the_readings_flush(
+    stack_settings: Settings, created_topics: list[str]
+) -> None:
+    # Readings wait 120 s for their batch; an alert not stored on its own would wait
+    # 60 s for it: the alerts are stored long before either, offsets stay put.
+    settings = stack_settings.model_copy(
+        update={"sink_flush_interval_s": 120.0, "sink_alert_flush_interval_s": 60.0}
+    )
+    url = settings.database_url
+    assert url is not None
+    migrate(url)  # the sink would too; the test counts rows before it has
+    registry = CollectorRegistry()
+
+    async def scenario_run() -> None:
+        await produce(settings, recent_readings(), invalid=0)
+        stop = asyncio.Event()
+        task = asyncio.create_task(run_sink(settings, stop=stop, registry=registry))
+
+        async def alerts_stored() -> bool:
+            if task.done():
+                task.result()
+            now = await asyncio.to_thread(counts, url)
+            return now["alert_history"] == EXPECTED["alert_history"]
+
+        await eventually(alerts_stored, "the alerts, before any interval", timeout=30)
+        now = counts(url)
+        assert now["alerts"] == EXPECTED["alerts"]
+        # the readings and roll-ups still wait for their batch, and with them every
+        # offset: none is committed before what came before it is stored
+        assert {t: n for t, n in now.items() if t not in ("alerts", "alert_history")} == {
+            t: 0 for t in EXPECTED if t not in ("alerts", "alert_history")
+        }
+        assert await committed(settings) == {}
+        stop.set()  # the last checkpoint stores the batch, then commits
+        await asyncio.wait_for(task, 30)
+        done = await committed(settings)
+        assert sum(done.values()) == 10 + len(scenario.alerts()) + len(scenario.rollups())
+
+    asyncio.run(scenario_run())
+    assert counts(url) == EXPECTED
+    assert registry.get_sample_value("cityops_sink_rows_total", {"table": "alert_history"}) == 7
+
+
+def test_alerts_their_lane_cannot_store_go_with_the_batch(
+    stack_settings: Settings, created_topics: list[str]
+) -> None:
+    # alert_history refuses inserts: the alerts' own transaction fails, so they ride
+    # in the batch's transaction, which fails whole and is retried; no offset moves
+    # until the fault is gone and everything is stored.
+    settings = stack_settings.model_copy(update={"sink_flush_interval_s": 0.2})
+    url = settings.database_url
+    assert url is not None
+    _fail_inserts_into(url, "alert_history")
+    registry = CollectorRegistry()
+
+    async def scenario_run() -> None:
+        await produce(settings, recent_readings(), invalid=0)
+        stop = asyncio.Event()
+        task = asyncio.create_task(run_sink(settings, stop=stop, registry=registry))
+
+        async def failed_twice() -> bool:
+            if task.done():
+                task.result()
+            return (registry.get_sample_value("cityops_sink_write_errors_total") or 0) >= 2
+
+        await eventually(failed_twice, "the sink to retry the batch holding the alerts")
+        assert set(counts(url).values()) == {0}
+        assert await committed(settings) == {}
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("DELETE FROM sink_fault")
+
+        async def stored() -> bool:
+            if task.done():
+                task.result()
+            return await asyncio.to_thread(counts, url) == EXPECTED
+
+        await eventually(stored, "the retried batch to be stored")
+
+        async def offsets_at_end() -> bool:
+            done = await committed(settings)
+            return sum(done.values()) == 10 + len(scenario.alerts()) + len(scenario.rollups())
+
+        await eventually(offsets_at_end, "the offsets to be committed")
         stop.set()
         await asyncio.wait_for(task, 30)
 
