@@ -161,7 +161,6 @@ class _Sink(Handler):
         return self.writer
 
     async def _drop_connection(self) -> None:
-        await self.lane.close()
         if self.conn is not None:
             with contextlib.suppress(psycopg.Error):
                 await self.conn.close()
@@ -169,36 +168,23 @@ class _Sink(Handler):
 
     async def checkpoint(self) -> list[Out]:
         """Write the pending batch (retrying); the loop commits its offsets after."""
-        if not self.pending:
+        # alerts read so far that their own lane did not store (after its round)
+        alerts = await self.lane.take_unstored()
+        if not self.pending and not alerts:
             return []
-        batch = self.batch
-        # alerts read before this checkpoint that their own lane did not store
-        batch.alerts.extend(await self.lane.take_unstored())
-        # the loop's retry delays: short first (a deadlock or a failover is over in
-        # well under a second), capped so a long outage is polled every 10 s
-        backoff = Backoff(self.stop)
-        while True:
-            started = time.perf_counter()
-            try:
-                writer = await self._writer()
-                fallbacks = writer.copy_fallbacks
-                counts = await writer.write(batch) if len(batch) else {}
-                self.metrics.copy_fallbacks.inc(writer.copy_fallbacks - fallbacks)
-                break
-            except (psycopg.Error, OSError) as exc:
-                self.metrics.write_errors.inc()
-                if self.conn is None or self.conn.broken or self.conn.closed:
-                    await self._drop_connection()
-                if self.stop.is_set():
-                    raise Abandon(f"{self.pending} messages not stored (database: {exc})") from exc
-                log.warning(
-                    "batch of %d rows failed (%s: %s); retrying in %.1f s, offsets not committed",
-                    len(batch),
-                    type(exc).__name__,
-                    str(exc).strip().splitlines()[0] if str(exc).strip() else "",
-                    backoff.delay,
-                )
-                await backoff.wait()  # wakes early on stop, for one last attempt
+        # Records the loop hands over while this writes (alerts, urgent: see
+        # `run`) start the next batch, and their offsets wait for its checkpoint.
+        batch, pending = self.batch, self.pending
+        self.batch, self.pending = Batch(), 0
+        batch.alerts.extend(alerts)
+        try:
+            counts, started = await self._write(batch, pending)
+        except BaseException:
+            # not stored (stopping while the database fails): it stays pending, with
+            # what was handed over meanwhile, so no later checkpoint commits past it
+            batch.extend(self.batch)
+            self.batch, self.pending = batch, pending + self.pending
+            raise
         self.metrics.batch_duration.observe(time.perf_counter() - started)
         now = datetime.now(UTC)
         for table, count in counts.items():
@@ -212,8 +198,35 @@ class _Sink(Handler):
             )
         # Only now, with the rows durable, may Kafka forget the messages (the
         # loop commits next; a failed commit re-reads rows the keys make no-ops).
-        self.batch, self.pending = Batch(), 0
         return []
+
+    async def _write(self, batch: Batch, pending: int) -> tuple[dict[str, int], float]:
+        """Write `batch`, retrying; rows per table and when the successful try began."""
+        # the loop's retry delays: short first (a deadlock or a failover is over in
+        # well under a second), capped so a long outage is polled every 10 s
+        backoff = Backoff(self.stop)
+        while True:
+            started = time.perf_counter()
+            try:
+                writer = await self._writer()
+                fallbacks = writer.copy_fallbacks
+                counts = await writer.write(batch) if len(batch) else {}
+                self.metrics.copy_fallbacks.inc(writer.copy_fallbacks - fallbacks)
+                return counts, started
+            except (psycopg.Error, OSError) as exc:
+                self.metrics.write_errors.inc()
+                if self.conn is None or self.conn.broken or self.conn.closed:
+                    await self._drop_connection()
+                if self.stop.is_set():
+                    raise Abandon(f"{pending} messages not stored (database: {exc})") from exc
+                log.warning(
+                    "batch of %d rows failed (%s: %s); retrying in %.1f s, offsets not committed",
+                    len(batch),
+                    type(exc).__name__,
+                    str(exc).strip().splitlines()[0] if str(exc).strip() else "",
+                    backoff.delay,
+                )
+                await backoff.wait()  # wakes early on stop, for one last attempt
 
     # --- the loop's calls ------------------------------------------------------
     def due_at(self) -> float:
@@ -255,6 +268,9 @@ class _Sink(Handler):
                 commit_interval_s=settings.sink_flush_interval_s,
                 rebalance_timeout_s=settings.broker_rebalance_timeout_s,
                 produce=False,
+                # alerts are read even while a batch's COPY runs, and before the
+                # readings fetched with them, then stored at once by their lane
+                urgent_topics=(settings.topic(topics.ALERTS),),
             ),
             self,
             self.stop,
@@ -272,6 +288,7 @@ class _Sink(Handler):
         try:
             await loop.run()
         finally:
+            await self.lane.close()
             await self._drop_connection()
 
 

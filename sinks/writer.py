@@ -144,6 +144,13 @@ class Batch:
     def __len__(self) -> int:
         return sum(len(r) for r in self.rows.values()) + len(self.rollups) + len(self.alerts)
 
+    def extend(self, later: Batch) -> None:
+        """Append everything of `later` (read after this batch), keeping the order."""
+        for table, rows in later.rows.items():
+            self.rows.setdefault(table, []).extend(rows)
+        self.rollups.extend(later.rollups)
+        self.alerts.extend(later.alerts)
+
     def times(self) -> dict[str, list[datetime]]:
         """Event times per table, for the end-to-end latency metric."""
         out: dict[str, list[datetime]] = {}

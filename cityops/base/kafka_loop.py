@@ -63,6 +63,8 @@ IO_TURNS = 3
 # The fewest records a time-bounded batch asks for (per-batch costs stay small).
 BATCH_MIN = 200
 TICK_S = 1.0
+# How often a checkpoint in progress looks for records of `LoopConfig.urgent_topics`.
+URGENT_POLL_S = 0.005
 
 Batch = dict[TopicPartition, list[ConsumerRecord[Any, Any]]]
 
@@ -111,7 +113,9 @@ class Handler:
         """Partitions given up, after the checkpoint: drop (or keep aside) their state."""
 
     def process(self, batch: Batch) -> list[Out]:
-        """One fetched batch; returns the records to produce."""
+        """One fetched batch; returns the records to produce. With
+        `LoopConfig.urgent_topics`, also called (with their records only) while
+        `checkpoint` awaits: records it takes then belong to the next checkpoint."""
         raise NotImplementedError
 
     def tick(self) -> list[Out]:
@@ -151,6 +155,10 @@ class LoopConfig:
     #: Processing time a batch aims at (None = `batch_max` records): a record's
     #: outputs leave after its whole batch, so this bounds what an alert waits.
     batch_time_s: float | None = None
+    #: Topics whose records are handed over even while a checkpoint is being made
+    #: (polled every `URGENT_POLL_S`), and first at every poll. Their offsets are
+    #: committed at the next checkpoint, never at the one they arrived during.
+    urgent_topics: tuple[str, ...] = ()
 
 
 class ConsumeLoop:
@@ -169,6 +177,8 @@ class ConsumeLoop:
         self.reader = reader
         self.lock = asyncio.Lock()
         self.offsets: dict[TopicPartition, int] = {}
+        # offsets of urgent records handed over during a checkpoint: the next one's
+        self.offsets_after_commit: dict[TopicPartition, int] = {}
         self.checkpoint_at = time.monotonic()
         self.checkpoints = 0
         self.batches = 0
@@ -224,15 +234,24 @@ class ConsumeLoop:
             while not self.stop.is_set():
                 room = batch_room(self.config.batch_time_s, self.config.batch_max, self.record_s)
                 wait_s, room = self.handler.poll_limits(POLL_TIMEOUT_MS / 1000, room)
-                data = await consumer.getmany(timeout_ms=int(wait_s * 1000), max_records=room)
+                # urgent records first, as a batch of their own: their outputs do not
+                # wait for the processing of a full batch of the others
+                urgent = await self._urgent_records()
+                data = await consumer.getmany(
+                    timeout_ms=0 if urgent else int(wait_s * 1000), max_records=room
+                )
                 async with self.lock:
+                    if urgent:
+                        await self._process(urgent)
                     if data:
                         await self._process(data)
                     if not data or time.monotonic() - tick_at >= TICK_S:
                         tick_at = time.monotonic()
                         await self._send(self.handler.tick())
                     due = time.monotonic() - self.checkpoint_at >= self.config.commit_interval_s
-                    if (due or self.handler.checkpoint_due()) and not await self.commit():
+                    if (due or self.handler.checkpoint_due()) and not await self.commit(
+                        urgent=True
+                    ):
                         break
                 if on_idle is not None:
                     await on_idle()
@@ -241,6 +260,33 @@ class ConsumeLoop:
         finally:
             await self.close()
             log.info("loop %s stopped after %d batches", self.config.group_id, self.batches)
+
+    async def _checkpoint_urgent(self, held: dict[TopicPartition, int]) -> list[Out]:
+        """`handler.checkpoint()`, handing over urgent records meanwhile; their offsets
+        go to `held`: this checkpoint may not cover them (its handler took its batch
+        before they came)."""
+        made = asyncio.ensure_future(self.handler.checkpoint())
+        try:
+            while not made.done():
+                await asyncio.wait({made}, timeout=URGENT_POLL_S)
+                if not made.done() and (data := await self._urgent_records()):
+                    before, self.offsets = self.offsets, {}
+                    try:
+                        await self._process(data)
+                    finally:
+                        held.update(self.offsets)
+                        self.offsets = before
+            return made.result()
+        finally:
+            if not made.done():  # cancelled while waiting: so is the checkpoint
+                made.cancel()
+
+    async def _urgent_records(self) -> Batch:
+        """Records of the urgent topics already fetched (no wait)."""
+        if not self.config.urgent_topics:
+            return {}
+        urgent = [tp for tp in self.consumer.assignment() if tp.topic in self.config.urgent_topics]
+        return await self.consumer.getmany(*urgent, timeout_ms=0) if urgent else {}
 
     async def _process(self, data: Batch) -> None:
         started = time.perf_counter()
@@ -259,23 +305,35 @@ class ConsumeLoop:
         for _ in range(IO_TURNS):
             await asyncio.sleep(0)
 
-    async def commit(self, revoked: frozenset[TopicPartition] = frozenset()) -> bool:
+    async def commit(
+        self, revoked: frozenset[TopicPartition] = frozenset(), *, urgent: bool = False
+    ) -> bool:
         """The checkpoint sequence (module docstring); False when stopped undelivered.
 
         `revoked`: partitions being given up, whose offsets are committed too (the
-        consumer may no longer list them as assigned while they are revoked)."""
+        consumer may no longer list them as assigned while they are revoked).
+        `urgent`: hand over records of the urgent topics while the handler's
+        checkpoint runs (the loop's own periodic checkpoints only, not a revocation's
+        or the last one); their offsets wait for the next checkpoint."""
         self.checkpoint_at = time.monotonic()
+        held: dict[TopicPartition, int] = {}
         try:
-            await self._send(await self.handler.checkpoint())
+            if urgent and self.config.urgent_topics:
+                out = await self._checkpoint_urgent(held)
+            else:
+                out = await self.handler.checkpoint()
+            await self._send(out)
         except Abandon as exc:
             log.error("checkpoint given up (%s): offsets not committed (re-read on start)", exc)
             return False
+        finally:
+            self.offsets_after_commit = held
         if not await self.deliveries.settle():
             log.error("stopping with undelivered outputs: offsets not committed (re-read on start)")
             return False
         owned = self.consumer.assignment() | revoked
         offsets = {tp: o for tp, o in self.offsets.items() if tp in owned}
-        self.offsets = {}
+        self.offsets, self.offsets_after_commit = self.offsets_after_commit, {}
         if offsets:
             try:
                 await self.consumer.commit(offsets)
