@@ -43,6 +43,17 @@ def _cpu_rss(pid: int) -> tuple[float, int]:
     return ticks / _CLK_TCK, int(statm[1]) * _PAGE
 
 
+def _runq_wait(pid: int) -> float:
+    """Seconds the process's threads waited for a CPU while runnable (schedstat's run
+    delay, summed over its tasks): how much a figure was the machine's, not the code's."""
+    total = 0
+    with contextlib.suppress(OSError):
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                total += int((task / "schedstat").read_text().split()[1])
+    return total / 1e9
+
+
 def _peak_rss(pid: int) -> int:
     with contextlib.suppress(OSError):
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -61,17 +72,20 @@ class ProcessUsage:
     cpu_start: float = -1.0
     cpu_s: float = 0.0
     peak_rss: int = 0
+    runq_start: float = 0.0
+    runq_wait_s: float = 0.0
 
     def sample(self) -> None:
-        cpu, rss = 0.0, 0
+        cpu, rss, runq = 0.0, 0, 0.0
         for p in _tree(self.pid) if self.tree else [self.pid]:
             c, r = _cpu_rss(p)
-            cpu, rss = cpu + c, rss + r
+            cpu, rss, runq = cpu + c, rss + r, runq + _runq_wait(p)
         if not cpu and not rss:
             return  # exited: keep the last figures
         if self.cpu_start < 0:
-            self.cpu_start = cpu
+            self.cpu_start, self.runq_start = cpu, runq
         self.cpu_s = max(self.cpu_s, cpu - self.cpu_start)
+        self.runq_wait_s = max(self.runq_wait_s, runq - self.runq_start)
         self.peak_rss = max(self.peak_rss, rss)
         if not self.tree:
             # VmHWM: the true peak, also between samples (single process only)
@@ -81,5 +95,7 @@ class ProcessUsage:
         return {
             "pid": self.pid,
             "cpu_s": round(self.cpu_s, 2),
+            # waiting for a core while runnable (other processes' load, this one's too)
+            "runq_wait_s": round(self.runq_wait_s, 2),
             "peak_rss_mib": round(self.peak_rss / 2**20, 1),
         }

@@ -249,10 +249,18 @@ def print_report(report: dict[str, Any]) -> None:
     procs.add_column("run")
     procs.add_column("process")
     procs.add_column("CPU s", justify="right")
+    procs.add_column("run-queue wait s", justify="right")
     procs.add_column("peak RSS MiB", justify="right")
     for name in ("cityops", "ceiling", "baseline"):
         for proc, u in report.get(name, {}).get("processes", {}).items():
-            procs.add_row(name, proc, f"{u['cpu_s']:.1f}", f"{u['peak_rss_mib']:.0f}")
+            runq = u.get("runq_wait_s")
+            procs.add_row(
+                name,
+                proc,
+                f"{u['cpu_s']:.1f}",
+                "" if runq is None else f"{runq:.1f}",
+                f"{u['peak_rss_mib']:.0f}",
+            )
     console.print(procs)
     per_event = [
         f"{name}: "
