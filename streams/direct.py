@@ -40,6 +40,7 @@ from cityops.base.kafka_reader import PartitionReader
 from cityops.base.metrics import LagMetrics, WorkerMetrics, consumer_lag, serve
 from cityops.base.settings import ConfigurationError, Settings
 from cityops.base.signals import stop_on_signals
+from streams import topics
 from streams.stage_handler import StageHandler, ensure_stage_topics
 from streams.stages.build import stage_topics
 
@@ -91,6 +92,8 @@ class DirectWorker:
                 session_timeout_s=settings.worker_session_timeout_s,
                 heartbeat_interval_s=settings.worker_heartbeat_interval_s,
                 rebalance_timeout_s=settings.broker_rebalance_timeout_s,
+                # alerts leave on a connection of their own (cityops/base/kafka_send.py)
+                urgent_out_topics=(settings.topic(topics.ALERTS),),
             ),
             self.handler,
             stop,

@@ -159,6 +159,9 @@ class LoopConfig:
     #: (polled every `URGENT_POLL_S`), and first at every poll. Their offsets are
     #: committed at the next checkpoint, never at the one they arrived during.
     urgent_topics: tuple[str, ...] = ()
+    #: Topics the loop produces to through a producer of their own (`BatchSender`'s
+    #: `urgent`): their records never queue behind the others' produce requests.
+    urgent_out_topics: tuple[str, ...] = ()
 
 
 class ConsumeLoop:
@@ -190,7 +193,18 @@ class ConsumeLoop:
             if config.produce
             else None
         )
-        self.sender = None if self.producer is None else BatchSender(self.producer)
+        self.urgent_producer = (
+            new_producer(config.bootstrap, f"{config.client_id}-urgent-producer")
+            if config.produce and config.urgent_out_topics
+            else None
+        )
+        self.sender = (
+            None
+            if self.producer is None
+            else BatchSender(
+                self.producer, self.urgent_producer, frozenset(config.urgent_out_topics)
+            )
+        )
         self.consumer = AIOKafkaConsumer(
             bootstrap_servers=config.bootstrap,
             group_id=config.group_id,
@@ -212,9 +226,10 @@ class ConsumeLoop:
         """Release the clients of a loop that will not `run` (start-up failed)."""
         with contextlib.suppress(KafkaError):
             await self.consumer.stop()
-        if self.producer is not None:
-            with contextlib.suppress(KafkaError):
-                await self.producer.stop()
+        for producer in (self.producer, self.urgent_producer):
+            if producer is not None:
+                with contextlib.suppress(KafkaError):
+                    await producer.stop()
 
     async def _send(self, records: list[Out]) -> None:
         if not records:
@@ -225,8 +240,9 @@ class ConsumeLoop:
 
     async def run(self, on_idle: Callable[[], Awaitable[None]] | None = None) -> None:
         consumer = self.consumer
-        if self.producer is not None:
-            await self.producer.start()
+        for producer in (self.producer, self.urgent_producer):
+            if producer is not None:
+                await producer.start()
         try:
             consumer.subscribe(list(self.config.topics), listener=_Listener(self))
             await consumer.start()

@@ -94,8 +94,23 @@ class KeyPartitioner:
 class BatchSender:
     """Records as repeatable record-batch sends, one batch per (topic, partition) run."""
 
-    def __init__(self, producer: AIOKafkaProducer) -> None:
+    def __init__(
+        self,
+        producer: AIOKafkaProducer,
+        urgent: AIOKafkaProducer | None = None,
+        urgent_topics: frozenset[str] = frozenset(),
+    ) -> None:
+        """`urgent`: a second producer for the records of `urgent_topics` (the worker's
+        alerts). aiokafka keeps one produce request in flight per broker, and the
+        broker here is one node: an alert's batch waited behind the request before it
+        (repartition records, a checkpoint's changelog of several MB) and its answer,
+        which the loop reads only after the CPU-bound work that follows. Measured by
+        a consumer of alerts.v1 in its own process (megacity, 15,000 events/s):
+        alerts reached the broker 0.02-0.37 s after the worker stamped them
+        (docs/benchmarks.md, "Third sitting", h14). Its own connection sends at once."""
         self.producer = producer
+        self.urgent = urgent
+        self.urgent_topics = urgent_topics if urgent is not None else frozenset()
         self.partitioner = KeyPartitioner()
         self.partitions: dict[str, list[int]] = {}
 
@@ -114,10 +129,17 @@ class BatchSender:
             if run is None:
                 run = grouped[rec.topic, partition] = []
             run.append(rec)
+        if self.urgent_topics and not self.urgent_topics.isdisjoint(t for t, _ in grouped):
+            # urgent runs first: started (and so on their way) before the others
+            first = [(tp, r) for tp, r in grouped.items() if tp[0] in self.urgent_topics]
+            rest = [(tp, r) for tp, r in grouped.items() if tp[0] not in self.urgent_topics]
+            return [self._send(t, p, recs) for (t, p), recs in (*first, *rest)]
         return [self._send(t, p, recs) for (t, p), recs in grouped.items()]
 
     def _send(self, topic: str, partition: int, records: list[Out]) -> Send:
         producer = self.producer
+        if self.urgent is not None and topic in self.urgent_topics:
+            producer = self.urgent
 
         async def send() -> Any:
             futures = []

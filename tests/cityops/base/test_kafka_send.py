@@ -82,3 +82,34 @@ def test_key_partitioner_answers_as_the_default_one(max_keys: int) -> None:
             assert partitioner(key, parts) == default(key, parts, parts), (key, parts)
         assert len(partitioner.hashes) <= max_keys
     assert partitioner(None, [4, 7]) in (4, 7)
+
+
+def test_urgent_topics_go_first_through_their_own_producer() -> None:
+    main = _Producer({"facts": {0, 1}, "alerts": {0, 1}})
+    urgent = _Producer({"facts": {0, 1}, "alerts": {0, 1}})
+    sender = BatchSender(main, urgent, frozenset({"alerts"}))  # type: ignore[arg-type]
+    records = [Out("facts", b"f%d" % i, b"v%d" % i) for i in range(20)]
+    records += [Out("alerts", b"a%d" % i, b"alert%d" % i) for i in range(6)]
+    order: list[str] = []
+
+    async def run() -> None:
+        for send in await sender.sends(records):
+            before = sum(map(len, urgent.sent.values()))
+            await send()
+            order.append("urgent" if sum(map(len, urgent.sent.values())) > before else "main")
+
+    asyncio.run(run())
+    assert {t for t, _ in urgent.sent} == {"alerts"} and {t for t, _ in main.sent} == {"facts"}
+    assert sorted(v or b"" for recs in urgent.sent.values() for _, v in recs) == sorted(
+        b"alert%d" % i for i in range(6)
+    )
+    assert sum(map(len, main.sent.values())) == 20
+    # every alert run is started before any other run
+    assert order == sorted(order, key=lambda who: who != "urgent") and "main" in order
+
+
+def test_without_an_urgent_producer_every_record_takes_the_one_producer() -> None:
+    main = _Producer({"facts": {0}, "alerts": {0}})
+    sender = BatchSender(main, None, frozenset({"alerts"}))  # type: ignore[arg-type]
+    sent = _sent(main, sender, [Out("facts", b"k", b"f"), Out("alerts", b"k", b"a")])
+    assert sent == {("facts", 0): [(b"k", b"f")], ("alerts", 0): [(b"k", b"a")]}
