@@ -15,10 +15,7 @@ same whichever way the sources' facts interleaved.
 
 from __future__ import annotations
 
-import bisect
 import logging
-from itertools import pairwise
-from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -33,30 +30,59 @@ log = logging.getLogger(__name__)
 
 _GATE = "~gate"
 CHANNEL = "streetlight"
+#: Chunks of waiting facts beyond which they are joined into one (each release
+#: looks at every chunk).
+_MAX_CHUNKS = 64
+
+# A run of waiting facts in arrival order: (lowest at, highest at, their JSON
+# joined by commas: orjson's encoding of the list without its brackets).
+_Chunk = tuple[Any, Any, bytes]
+_NUMBER = (int, float)
 
 
-def _in_order(pending: list[list]) -> bool:
-    return all(a[0] <= b[0] for a, b in pairwise(pending))
+def _chunk(facts: list[list[Any]]) -> _Chunk:
+    ats = [f[0] for f in facts]
+    return (min(ats), max(ats), orjson.dumps(facts)[1:-1])
+
+
+def _facts(bodies: list[bytes]) -> list[list[Any]]:
+    return orjson.loads(b"[" + b",".join(bodies) + b"]")
 
 
 class CircuitTask(MergingTask):
     STATE_KEY = _GATE
     ACK_RULE = OUTAGE
 
+    # The waiting facts are kept as their JSON, in chunks, never as lists: the
+    # `~gate` record holds every one of them and is stored at every checkpoint, and
+    # encoding them all again each time was 5-6 % of the stages' CPU (py-spy,
+    # `cityops.bench.processing`, ~30k facts waiting on megacity). Each fact is
+    # encoded once on arrival (the storability check encoded it anyway) and the
+    # record is joined from those bytes: orjson writes a list as its items' JSON
+    # joined by commas in brackets, so the stored bytes are the same. Kept as lists
+    # beside their JSON, the facts doubled the worker's peak RSS under lag
+    # (hundreds of thousands waiting, 633 -> 1,411 MiB, 2026-12-01); as JSON alone
+    # they take less memory than the lists did. A release decodes the chunks it
+    # takes (and re-encodes the rest of one that straddles the horizon).
+
     def load(self, saved: dict[str, Any]) -> None:
         # [at, src, seq, circuit, light, out, district] in arrival order, sorted on release
-        self.pending: list[list] = saved.get("pending", [])
-        # Whether `pending` is in event-time order (one source partition, or facts
-        # that happened to arrive in order): then the ready facts are a prefix.
-        self._in_order = _in_order(self.pending)
+        pending: list[list[Any]] = saved.get("pending", [])
+        self.chunks: list[_Chunk] = [_chunk(pending)] if pending else []
+        # facts received since the last chunk was made: JSON, lowest and highest at
+        self._arrived: list[bytes] = []
+        self._low: Any = None
+        self._high: Any = None
 
     def saved(self) -> dict[str, Any]:
-        # The facts themselves, encoded with the record at each checkpoint. Keeping
-        # each fact's JSON from its arrival (to spare that encoding, ~5 % of the
-        # stages' CPU) doubled the worker's peak RSS flat out on megacity, 633 ->
-        # 1,411 MiB (`cityops bench --rate max`, 2026-12-01): under lag hundreds of
-        # thousands of facts wait, and the joined copy came on top.
-        return {"pending": self.pending}
+        self._seal()
+        if len(self.chunks) > _MAX_CHUNKS:
+            bodies = [body for _, _, body in self.chunks]
+            low = min(c[0] for c in self.chunks)
+            high = max(c[1] for c in self.chunks)
+            self.chunks = [(low, high, b",".join(bodies))]
+        joined = b",".join(body for _, _, body in self.chunks)
+        return {"pending": orjson.Fragment(b"[" + joined + b"]")}
 
     def _marker(self, body: dict[str, Any], src: int) -> None:
         if "idle" in body or "active" in body:
@@ -71,34 +97,51 @@ class CircuitTask(MergingTask):
 
     def _record(self, body: dict[str, Any], src: int) -> None:
         circuit, light, out, at, district = body["fact"]
-        fact = [at, src, body["seq"], circuit, light, out, district]
-        orjson.dumps(fact)  # storable, checked before appending: a TypeError drops it whole
-        if self._in_order and self.pending and at < self.pending[-1][0]:
-            self._in_order = False
-        self.pending.append(fact)
+        # storable, checked before keeping it: a TypeError drops it whole
+        encoded = orjson.dumps([at, src, body["seq"], circuit, light, out, district])
+        if self._arrived:
+            if at < self._low:  # a time that is not a number: TypeError, dropped
+                self._low = at
+            elif at > self._high:
+                self._high = at
+        elif isinstance(at, _NUMBER):
+            self._low = self._high = at
+        else:
+            raise TypeError(f"fact time {at!r}")
+        self._arrived.append(encoded)
+
+    def _seal(self) -> None:
+        if self._arrived:
+            self.chunks.append((self._low, self._high, b",".join(self._arrived)))
+            self._arrived = []
 
     def _release(self) -> Output:
         out = Output()
-        if not self.pending:
+        self._seal()
+        if not self.chunks:
             return out
         horizon = self.gate.horizon(CHANNEL)
         if horizon is None:
             return out
-        pending = self.pending
-        if self._in_order:
-            # the ready facts are a prefix: no pass over all that still waits
-            cut = bisect.bisect_left(pending, horizon, key=itemgetter(0))
-            if not cut:
-                return out
-            ready = pending[:cut]
-            self.pending = pending[cut:]
-        else:
-            ready = [f for f in pending if f[0] < horizon]
-            if not ready:
-                return out
-            self.pending = [f for f in pending if f[0] >= horizon]
-            self._in_order = _in_order(self.pending)
+        whole: list[bytes] = []
+        ready: list[list[Any]] = []
+        waiting: list[_Chunk] = []
+        for chunk in self.chunks:
+            low, high, body = chunk
+            if high < horizon:
+                whole.append(body)
+            elif low >= horizon:
+                waiting.append(chunk)
+            else:  # straddles the horizon: split, in arrival order
+                facts = _facts([body])
+                ready += [f for f in facts if f[0] < horizon]
+                waiting.append(_chunk([f for f in facts if f[0] >= horizon]))
+        if not whole and not ready:
+            return out
+        self.chunks = waiting
         self.changed = True
+        if whole:
+            ready += _facts(whole)
         # (at, src, seq) is unique (the gate drops repeated sequence numbers), so
         # the lists sort by it without a key function
         ready.sort()

@@ -12,7 +12,7 @@ from cityops.base.settings import load_settings
 from streams.pipeline import RawMessage
 from streams.stage_state import ChangeTrackingTable
 from streams.stages.build import build_stages
-from streams.stages.circuit import CircuitStage, CircuitTask
+from streams.stages.circuit import _MAX_CHUNKS, CircuitStage, CircuitTask
 from streams.stages.entity import MARK_KEY
 
 NOW = datetime(2026, 11, 22, 12, tzinfo=UTC)
@@ -127,3 +127,42 @@ def test_idleness_markers_of_other_feeds_are_not_malformed_records(
         )
     assert [r.getMessage() for r in caplog.records] == []
     assert task.gate.idle == {"streetlight": [0]}
+
+
+def test_many_batches_of_waiting_facts_are_stored_and_released_as_one_list() -> None:
+    """Facts wait in chunks of their JSON (one per batch, joined past `_MAX_CHUNKS`):
+    the record is still orjson's encoding of the one list, and a release takes the
+    ready facts of every chunk, splitting the one that straddles the horizon."""
+    stage = _stage()
+    feed = _Feed(stage)
+    table = ChangeTrackingTable()
+    task = stage.task(0, table)
+    expected: list[list[object]] = []
+    for batch in range(_MAX_CHUNKS + 10):
+        # two sources, each batch's facts a little out of order
+        facts = [(1, batch + 1, 1_000 * batch + 500), (0, batch + 1, 1_000 * batch)]
+        task.process([feed.fact(src, seq, f"L{batch}-{src}", False, at) for src, seq, at in facts])
+        task.flush()
+        expected += [
+            [at, src, seq, "C1", f"L{batch}-{src}", False, "d01"] for src, seq, at in facts
+        ]
+        gate = orjson.loads(table[b"~gate"])
+        assert gate["pending"] == expected
+        assert table[b"~gate"] == orjson.dumps(gate)
+    task.process([feed.mark(0, 40_700), feed.mark(1, 40_700)])  # horizon inside batch 40
+    task.flush()
+    released = [f for f in expected if f[0] < 40_700]
+    assert _released(task) == [f[4] for f in sorted(released)]
+    assert orjson.loads(table[b"~gate"])["pending"] == [f for f in expected if f[0] >= 40_700]
+
+
+def test_a_fact_without_a_time_is_dropped_not_kept(caplog: pytest.LogCaptureFixture) -> None:
+    stage = _stage()
+    feed = _Feed(stage)
+    task = stage.task(0, ChangeTrackingTable())
+    bad = feed.msg(b"C1", {"src": 0, "seq": 1, "fact": ["C1", "L1", True, "soon", "d01"]})
+    with caplog.at_level(logging.WARNING):
+        task.process([bad, feed.fact(0, 2, "L2", True, 1_000), feed.mark(0, 5_000)])
+        task.process([feed.mark(1, 5_000)])
+    assert _released(task) == ["L2"]
+    assert [r.getMessage() for r in caplog.records] == ["dropped a malformed record at 1"]
