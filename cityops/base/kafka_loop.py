@@ -30,7 +30,10 @@ subscribed topic on one member, so topics with equal partition counts are
 co-partitioned.
 
 Records go out as whole record batches per (topic, partition), retried until
-acknowledged: `cityops.base.kafka_send`.
+acknowledged: `cityops.base.kafka_send` (records of `LoopConfig.urgent_out_topics`
+through a producer of their own). A handler may also name `urgent_topics`: their
+records are handed over first at every poll and even while a checkpoint runs,
+their offsets then held for the next checkpoint (the sink's alerts).
 """
 
 from __future__ import annotations
