@@ -202,13 +202,13 @@ async def alert_send_times(bootstrap: str, topic: str, entities: set[str]) -> di
     return sent
 
 
-def latency_stages(
+def hop_values(
     crossed: dict[str, float],
     alert_sent: dict[str, float],
     seen: dict[str, float],
     acked: dict[str, float] | None = None,
-) -> dict[str, dict[str, float | None]]:
-    """Percentiles of each hop of a probe's way, over the probes timed at both ends.
+) -> dict[str, list[float]]:
+    """Each probe's time in each hop of its way, over the probes timed at both ends.
 
     worker: crossing -> alert produced; sink: alert produced -> row committed;
     and, with the broker's acks, the worker's part split into simulator -> broker
@@ -216,12 +216,25 @@ def latency_stages(
     """
     both = [e for e in crossed if e in alert_sent and e in seen]
     out = {
-        "worker": percentiles([alert_sent[e] - crossed[e] for e in both]),
-        "sink": percentiles([seen[e] - alert_sent[e] for e in both]),
+        "worker": [alert_sent[e] - crossed[e] for e in both],
+        "sink": [seen[e] - alert_sent[e] for e in both],
     }
     if acked is not None:
         timed = [e for e in both if e in acked]
-        out["simulator_to_broker"] = percentiles([acked[e] - crossed[e] for e in timed])
-        out["broker_to_worker_out"] = percentiles([alert_sent[e] - acked[e] for e in timed])
+        out["simulator_to_broker"] = [acked[e] - crossed[e] for e in timed]
+        out["broker_to_worker_out"] = [alert_sent[e] - acked[e] for e in timed]
         out["worker_out_to_sink_row"] = out["sink"]
     return out
+
+
+def latency_stages(
+    crossed: dict[str, float],
+    alert_sent: dict[str, float],
+    seen: dict[str, float],
+    acked: dict[str, float] | None = None,
+) -> dict[str, dict[str, float | None]]:
+    """Percentiles of each hop (`hop_values`)."""
+    return {
+        hop: percentiles(values)
+        for hop, values in hop_values(crossed, alert_sent, seen, acked).items()
+    }

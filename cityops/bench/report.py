@@ -32,6 +32,13 @@ SUMMARY_FIGURES: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 
 
+_HOPS = {
+    "simulator_to_broker": "sim->broker",
+    "broker_to_worker_out": "broker->worker out",
+    "worker_out_to_sink_row": "worker out->row",
+}
+
+
 def _dig(report: dict[str, Any], path: tuple[str, ...]) -> Any:
     value: Any = report
     for part in path:
@@ -52,6 +59,11 @@ def summarize(reports: list[dict[str, Any]]) -> dict[str, Any]:
     pooled = [v for r in reports for v in _dig(r, ("cityops", "alert_latency_s", "values_s")) or ()]
     out["alert_latency_pooled_s"] = percentiles(pooled)
     out["alert_latency_pooled_s"]["probes"] = len(pooled)
+    hops: dict[str, list[float]] = {}
+    for r in reports:
+        for hop, values in (_dig(r, ("cityops", "alert_latency_s", "hop_values_s")) or {}).items():
+            hops.setdefault(hop, []).extend(values)
+    out["alert_latency_hops_pooled_s"] = {hop: percentiles(vs) for hop, vs in hops.items()}
     return out
 
 
@@ -71,6 +83,12 @@ def print_summary(summary: dict[str, Any]) -> None:
         "alert latency, all probes p50/p95/p99 (s)",
         "{p50} / {p95} / {p99} ({probes} probes)".format(**pooled),
     )
+    for key, label in _HOPS.items():
+        hop = summary.get("alert_latency_hops_pooled_s", {}).get(key)
+        if hop is not None:
+            table.add_row(
+                f"  {label}, all probes p50/p95/p99 (s)", "{p50} / {p95} / {p99}".format(**hop)
+            )
     Console().print(table)
 
 
@@ -154,13 +172,6 @@ def percentiles(values: list[float]) -> dict[str, float | None]:
 # --- output ------------------------------------------------------------------------------
 def _stage(run: dict[str, Any], stage: str) -> Any:
     return run["throughput"]["stages_events_per_s"][stage]
-
-
-_HOPS = {
-    "simulator_to_broker": "sim->broker",
-    "broker_to_worker_out": "broker->worker out",
-    "worker_out_to_sink_row": "worker out->row",
-}
 
 
 def _hops(run: dict[str, Any]) -> str:

@@ -20,8 +20,8 @@ from cityops.bench.probes import (
     ProbeProducer,
     alert_send_times,
     drop_probe_trigger,
+    hop_values,
     install_probe_trigger,
-    latency_stages,
     listen_alerts,
     probe_channel,
     probe_incidents,
@@ -188,7 +188,10 @@ async def _drive(run: _Run, city: CityProfile) -> dict[str, Any]:
         run, producer.crossed_at, seen, production_s, drain_s, drained, sent_total
     )
     latency = report["alert_latency_s"]
-    latency["stages"] = latency_stages(producer.crossed_at, alert_sent, seen, producer.acked_at)
+    hops = hop_values(producer.crossed_at, alert_sent, seen, producer.acked_at)
+    latency["stages"] = {hop: percentiles(values) for hop, values in hops.items()}
+    # per probe, so that `--repeat` pools each hop over its runs (report.summarize)
+    latency["hop_values_s"] = {hop: sorted(round(v, 4) for v in vs) for hop, vs in hops.items()}
     # how late the bench's loop (it runs the simulator too) read the notifications:
     # not in the figures, which use the commit time the notification carries
     latency["notify_delay_s"] = percentiles(notify_delays)

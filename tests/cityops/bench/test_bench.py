@@ -59,6 +59,7 @@ def _check_run(run: dict, *, cityops: bool) -> None:
             assert 0 <= stages["simulator_to_broker"]["p50"] <= stages["worker"]["max"]
             assert stages["worker_out_to_sink_row"] == stages["sink"]
             assert latency["notify_delay_s"]["p50"] is not None
+            assert 0 < len(latency["hop_values_s"]["sink"]) <= latency["alerted"]
 
 
 def _saw_worker_ready(caplog: pytest.LogCaptureFixture) -> bool:
@@ -169,6 +170,18 @@ def test_latency_stages_split_the_probe_latency() -> None:
     assert stages["worker"]["p50"] == pytest.approx(0.2)
     assert stages["sink"]["max"] == pytest.approx(0.7)
     assert latency_stages({}, {}, {})["worker"]["p50"] is None
+
+
+def test_summary_pools_each_hop_over_the_runs() -> None:
+    def run(sink: list[float]) -> dict:
+        report = _report(100, True, [1.0], None)
+        report["cityops"]["alert_latency_s"]["hop_values_s"] = {"worker_out_to_sink_row": sink}
+        return report
+
+    summary = summarize([run([0.1, 0.3]), run([0.2]), _report(100, True, [1.0], None)])
+    pooled = summary["alert_latency_hops_pooled_s"]["worker_out_to_sink_row"]
+    assert pooled["p50"] == pytest.approx(0.2) and pooled["max"] == pytest.approx(0.3)
+    assert summarize([_report(1, True, [], None)])["alert_latency_hops_pooled_s"] == {}
 
 
 def test_latency_hops_add_up_to_the_probe_latency() -> None:
