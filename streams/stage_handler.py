@@ -34,11 +34,13 @@ from cityops.base.kafka_send import Out
 from cityops.base.metrics import WorkerMetrics
 from cityops.base.settings import ConfigurationError, Settings
 from streams import topics
+from streams.forked import ForkedRunner
 from streams.outputs import count_output, output_records
 from streams.pipeline import Output, RawMessage
 from streams.stage_state import ChangeTrackingTable, replay_records, restore_tables
 from streams.stages import Stage, StageTask
 from streams.stages.build import build_stages, stage_topics
+from streams.stages.entity import EntityTask
 from streams.stages.feed_silence import FeedSilence
 
 log = logging.getLogger(__name__)
@@ -47,9 +49,25 @@ log = logging.getLogger(__name__)
 class _Partition:
     """One input partition: a task per stage, each over its own table."""
 
-    def __init__(self, stages: Sequence[Stage], p: int, tables: list[ChangeTrackingTable]):
+    def __init__(
+        self,
+        stages: Sequence[Stage],
+        p: int,
+        tables: list[ChangeTrackingTable],
+        runner: ForkedRunner | None,
+    ):
         self.tables = tables
         self.tasks: list[StageTask] = [s.task(p, t) for s, t in zip(stages, tables, strict=True)]
+        for task in self.tasks:
+            if isinstance(task, EntityTask):
+                # the windows snapshot is encoded in a forked child, off the loop
+                task.snapshots.runner = runner
+
+    def close(self) -> None:
+        """Dropped: stop what its tasks still run (a snapshot being encoded)."""
+        for task in self.tasks:
+            if isinstance(task, EntityTask):
+                task.close()
 
 
 class StageHandler(Handler):
@@ -70,6 +88,7 @@ class StageHandler(Handler):
                 self.inputs[topic] = (bare, (*old, i))
         self.parts: dict[int, _Partition] = {}
         self.kept: dict[int, _Partition] = {}
+        self.runner = ForkedRunner() if ForkedRunner.available else None
         self.silence = FeedSilence(settings)
         self.bare = {topic: bare for topic, (bare, _) in self.inputs.items()}
         # the feeds' log ends and the topics' partitions (the worker's reader, also
@@ -98,6 +117,9 @@ class StageHandler(Handler):
             if p in kept
             and all(committed[tp] == self.position.get(tp) for tp in committed if tp.partition == p)
         }
+        for p, part in kept.items():
+            if self.parts.get(p) is not part:
+                part.close()
         gained = sorted(owned - set(self.parts))
         stale = sorted(set(kept) & set(gained))
         if stale:
@@ -107,7 +129,7 @@ class StageHandler(Handler):
             started = time.perf_counter()
             tables, read = await restore_tables(assignment, self.stages, gained)
             for p in gained:
-                self.parts[p] = _Partition(self.stages, p, tables[p])
+                self.parts[p] = _Partition(self.stages, p, tables[p], self.runner)
                 for task in self.parts[p].tasks:
                     ranges = task.replay_range()
                     if ranges:

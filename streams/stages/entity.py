@@ -133,6 +133,8 @@ class EntityTask:
         self.first: dict[str, int] = self.meta.setdefault("first", {})
         self.windows_changed = False
         self.since_snapshot = 0
+        # a runtime may set `snapshots.runner` (encoding off its thread)
+        self.snapshots = snapshot.Snapshots(state, stage.city, partition)
         # processing time of each feed's last input, and the feeds declared idle
         # (not stored: a restarted task gives every feed `idle_s` again)
         self.heard: dict[str, float] = {}
@@ -208,15 +210,18 @@ class EntityTask:
         self.heard = dict.fromkeys(topics.FEED_TOPICS, now)
 
     def flush(self) -> None:
-        if self.windows_changed and (
+        due = self.windows_changed and (
             "windows_at" not in self.meta or self.since_snapshot >= SNAPSHOT_EVERY
-        ):
-            snapshot.save(self.state, self.processor.windows, self.stage.city)
-            self.meta["windows_at"] = dict(self.offsets)
+        )
+        if self.snapshots.flush(self.processor.windows, self.offsets, self.meta, due):
             self.windows_changed = False
             self.since_snapshot = 0
         self.store[_META] = self.meta
         self.store.flush()
+
+    def close(self) -> None:
+        """The task is dropped (its partition restored elsewhere or again)."""
+        self.snapshots.close()
 
     def replay_range(self) -> dict[str, tuple[int, int]] | None:
         """Source records [from, to) per topic that the restored windows have not seen

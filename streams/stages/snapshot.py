@@ -7,19 +7,28 @@ pickle, at each checkpoint (`StageTask.flush`), in chunks under `~windows:<i>`
 message limit. The city (the darkness clock the streetlight windows hold) is not
 stored: it is the one object outside the windows, and it is put back on load.
 
+`Snapshots` decides when the stored windows change: in line (`save`), or, when
+the runtime gives it a `SnapshotRunner` (`streams.direct`: a forked child,
+`streams.forked`), encoded away from the runtime's thread and stored with the
+offsets of the moment it started, at the first flush after it is done.
+
 Pickle is safe here: the worker reads only the changelog it wrote itself.
 """
 
 from __future__ import annotations
 
 import io
+import logging
 import pickle
 import zlib
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from contextvars import ContextVar
-from typing import Any
+from functools import partial
+from typing import Any, Protocol
 
 from streams.windows import DarkClock, RollupWindows
+
+log = logging.getLogger(__name__)
 
 COUNT_KEY = b"~windows"
 CHUNK_BYTES = 512 * 1024
@@ -65,11 +74,20 @@ class _Unpickler(pickle.Unpickler):
 
 def save(state: MutableMapping[bytes, bytes], windows: RollupWindows, city: DarkClock) -> int:
     """Write `windows` into `state`; returns the stored bytes."""
+    return store(state, encode(windows, city))
 
+
+def encode(windows: RollupWindows, city: DarkClock) -> bytes:
+    """The stored form of `windows` (what `store` writes): the long part of `save`, which
+    the direct runtime runs in a forked child (`streams.forked`)."""
     buf = io.BytesIO()
     _Pickler(buf, city).dump(windows)
     # level 1: ~4x smaller for ~the time of the pickling itself
-    blob = zlib.compress(buf.getvalue(), 1)
+    return zlib.compress(buf.getvalue(), 1)
+
+
+def store(state: MutableMapping[bytes, bytes], blob: bytes) -> int:
+    """Write an `encode` result into `state`, in chunks; returns its length."""
     chunks = [blob[i : i + CHUNK_BYTES] for i in range(0, len(blob), CHUNK_BYTES)] or [b""]
     old = int(state.get(COUNT_KEY) or b"0")
     for i, chunk in enumerate(chunks):
@@ -95,6 +113,84 @@ def load(state: MutableMapping[bytes, bytes], city: DarkClock) -> RollupWindows 
     if not isinstance(windows, RollupWindows):
         raise TypeError(f"stored windows are a {type(windows).__name__}")
     return windows
+
+
+class SnapshotJob(Protocol):
+    def poll(self) -> bytes | None: ...
+    def cancel(self) -> None: ...
+
+
+class SnapshotRunner(Protocol):
+    """Runs `encode` away from the runtime's thread (`streams.forked.ForkedRunner`)."""
+
+    def start(self, compute: Callable[[], bytes]) -> SnapshotJob: ...
+
+
+class Snapshots:
+    """A partition's windows into its state: when due, and in line or encoded away.
+
+    Encoded away, the snapshot is of the windows when it started (a forked child's
+    copy-on-write view) and is stored with the offsets of that moment, together,
+    in one flush: until then `meta["windows_at"]` names the previous snapshot, so
+    a restore in between replays from there (a longer replay, the same windows).
+    The first snapshot of a partition is taken in line (the windows are small then,
+    and before it there is nothing to replay from)."""
+
+    def __init__(self, state: MutableMapping[bytes, bytes], city: DarkClock, partition: int):
+        self.state = state
+        self.city = city
+        self.partition = partition
+        self.runner: SnapshotRunner | None = None
+        self.pending: tuple[SnapshotJob, dict[str, int]] | None = None
+
+    def flush(
+        self,
+        windows: RollupWindows,
+        offsets: dict[str, int],
+        meta: dict[str, Any],
+        due: bool,
+    ) -> bool:
+        """Store an encoded snapshot that is done; start (or take) one if `due`.
+        `offsets`: the source offsets the windows have seen; `meta`: where
+        `windows_at` is kept. True when a snapshot of the windows now was taken or
+        started (the caller counts from zero again)."""
+        if self.pending is not None:
+            job, at = self.pending
+            try:
+                blob = job.poll()
+            except Exception as exc:  # the child failed: the windows now, in line
+                log.warning("partition %d: windows snapshot failed (%s)", self.partition, exc)
+                self.pending = None
+                return self._in_line(windows, offsets, meta)
+            if blob is None:
+                return False  # still encoding: the next one waits for it
+            store(self.state, blob)
+            meta["windows_at"] = at
+            self.pending = None
+        if not due:
+            return False
+        if self.runner is None or "windows_at" not in meta:
+            return self._in_line(windows, offsets, meta)
+        try:
+            job = self.runner.start(partial(encode, windows, self.city))
+        except OSError as exc:  # e.g. no memory to fork
+            log.warning("partition %d: windows snapshot in line (%s)", self.partition, exc)
+            return self._in_line(windows, offsets, meta)
+        self.pending = (job, dict(offsets))
+        return True
+
+    def close(self) -> None:
+        """The windows are dropped: a snapshot still being encoded is not wanted."""
+        if self.pending is not None:
+            self.pending[0].cancel()
+            self.pending = None
+
+    def _in_line(
+        self, windows: RollupWindows, offsets: dict[str, int], meta: dict[str, Any]
+    ) -> bool:
+        save(self.state, windows, self.city)
+        meta["windows_at"] = dict(offsets)
+        return True
 
 
 def _chunk_key(i: int) -> bytes:
