@@ -212,15 +212,29 @@ class StageHandler(Handler):
 
     async def checkpoint(self) -> list[Out]:
         out: list[Out] = []
-        for p, part in self.parts.items():
-            for stage, task, table in zip(self.stages, part.tasks, part.tables, strict=True):
-                task.flush()
-                changes = table.take_changes()
-                # ~1 record per event: built by map (0.23 against 0.48 us a record
-                # appended one by one; timeit, 40k changes, 2026-12-01)
-                out += map(
-                    Out, repeat(stage.changelog), changes.keys(), changes.values(), repeat(p)
-                )
+        for p in self.parts:
+            out += self._flush(p)
+        return out
+
+    def checkpoint_turns(self) -> list[int]:
+        # One partition at a time (kafka_loop.Handler.checkpoint_turns): the flush of
+        # all four was one block of the loop, median 49 ms, up to 544 ms (megacity
+        # drain, docs/benchmarks.md), that every partition's records waited behind.
+        return sorted(self.parts)
+
+    async def checkpoint_partition(self, partition: int) -> list[Out]:
+        return self._flush(partition) if partition in self.parts else []
+
+    def _flush(self, p: int) -> list[Out]:
+        """Partition p's tasks flushed; their tables' changes as changelog records."""
+        out: list[Out] = []
+        part = self.parts[p]
+        for stage, task, table in zip(self.stages, part.tasks, part.tables, strict=True):
+            task.flush()
+            changes = table.take_changes()
+            # ~1 record per event: built by map (0.23 against 0.48 us a record
+            # appended one by one; timeit, 40k changes, 2026-12-01)
+            out += map(Out, repeat(stage.changelog), changes.keys(), changes.values(), repeat(p))
         return out
 
     def _collect(self, result: Any, out: list[Out]) -> None:

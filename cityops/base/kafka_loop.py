@@ -140,6 +140,20 @@ class Handler:
         """A checkpoint is needed now, before the loop's interval (e.g. a full batch)."""
         return False
 
+    def checkpoint_turns(self) -> Sequence[int]:
+        """Input partitions checkpointed in turns (empty: all at once, the default).
+
+        For a handler whose state is split by partition (the worker): every
+        `commit_interval_s / len(turns)` the loop checkpoints the next of them alone
+        (`checkpoint_partition`, then its offsets), so each partition is still
+        checkpointed every `commit_interval_s` but no checkpoint holds the loop for
+        all of them at once. Revocation and stopping checkpoint everything."""
+        return ()
+
+    async def checkpoint_partition(self, partition: int) -> list[Out]:
+        """`checkpoint` for partition `partition` of every input topic only."""
+        raise NotImplementedError
+
     def poll_limits(self, timeout_s: float, max_records: int) -> tuple[float, int]:
         """The next poll's wait and size (e.g. shorter while a batch is waiting)."""
         return timeout_s, max_records
@@ -193,6 +207,7 @@ class ConsumeLoop:
         self.offsets_after_commit: dict[TopicPartition, int] = {}
         self.checkpoint_at = time.monotonic()
         self.checkpoints = 0
+        self.turn = 0  # the next of `Handler.checkpoint_turns` to checkpoint
         self.batches = 0
         # handler.process seconds per record (moving average), for batch_time_s
         self.record_s = 0.0
@@ -274,10 +289,7 @@ class ConsumeLoop:
                     if not data or time.monotonic() - tick_at >= TICK_S:
                         tick_at = time.monotonic()
                         await self._send(self.handler.tick())
-                    due = time.monotonic() - self.checkpoint_at >= self.config.commit_interval_s
-                    if (due or self.handler.checkpoint_due()) and not await self.commit(
-                        urgent=True
-                    ):
+                    if not await self._checkpoint_if_due():
                         break
                 if on_idle is not None:
                     await on_idle()
@@ -331,8 +343,25 @@ class ConsumeLoop:
         for _ in range(IO_TURNS):
             await asyncio.sleep(0)
 
+    async def _checkpoint_if_due(self) -> bool:
+        """A checkpoint (or the next partition's turn) if one is due; False as `commit`."""
+        if self.handler.checkpoint_due():
+            return await self.commit(urgent=True)
+        turns = self.handler.checkpoint_turns()
+        interval = self.config.commit_interval_s / max(1, len(turns))
+        if time.monotonic() - self.checkpoint_at < interval:
+            return True
+        if not turns:
+            return await self.commit(urgent=True)
+        self.turn = (self.turn + 1) % len(turns)
+        return await self.commit(partition=turns[self.turn])
+
     async def commit(
-        self, revoked: frozenset[TopicPartition] = frozenset(), *, urgent: bool = False
+        self,
+        revoked: frozenset[TopicPartition] = frozenset(),
+        *,
+        urgent: bool = False,
+        partition: int | None = None,
     ) -> bool:
         """The checkpoint sequence (module docstring); False when stopped undelivered.
 
@@ -340,11 +369,15 @@ class ConsumeLoop:
         consumer may no longer list them as assigned while they are revoked).
         `urgent`: hand over records of the urgent topics while the handler's
         checkpoint runs (the loop's own periodic checkpoints only, not a revocation's
-        or the last one); their offsets wait for the next checkpoint."""
+        or the last one); their offsets wait for the next checkpoint.
+        `partition`: only that partition's turn (`Handler.checkpoint_turns`): its
+        state, then the offsets of partition `partition` of every topic."""
         self.checkpoint_at = time.monotonic()
         held: dict[TopicPartition, int] = {}
         try:
-            if urgent and self.config.urgent_topics:
+            if partition is not None:
+                out = await self.handler.checkpoint_partition(partition)
+            elif urgent and self.config.urgent_topics:
                 out = await self._checkpoint_urgent(held)
             else:
                 out = await self.handler.checkpoint()
@@ -358,8 +391,17 @@ class ConsumeLoop:
             log.error("stopping with undelivered outputs: offsets not committed (re-read on start)")
             return False
         owned = self.consumer.assignment() | revoked
-        offsets = {tp: o for tp, o in self.offsets.items() if tp in owned}
-        self.offsets, self.offsets_after_commit = self.offsets_after_commit, {}
+        if partition is None:
+            offsets = {tp: o for tp, o in self.offsets.items() if tp in owned}
+            self.offsets, self.offsets_after_commit = self.offsets_after_commit, {}
+        else:  # the other partitions' offsets wait for their turns
+            offsets = {
+                tp: o for tp, o in self.offsets.items() if tp.partition == partition and tp in owned
+            }
+            for tp in [tp for tp in self.offsets if tp.partition == partition]:
+                del self.offsets[tp]
+            self.offsets.update(self.offsets_after_commit)
+            self.offsets_after_commit = {}
         if offsets:
             try:
                 await self.consumer.commit(offsets)
