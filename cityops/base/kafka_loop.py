@@ -66,10 +66,10 @@ IO_TURNS = 3
 # The fewest records a time-bounded batch asks for (per-batch costs stay small).
 BATCH_MIN = 200
 # aiokafka checks each fetched record batch's CRC-32C in C at ~0.45 GB/s: 0.67 us
-# per 300-byte megacity record (timeit, 2026-12-01), 3 % of the worker's CPU per
-# event and ~10 % of the sink's per row. Not checked: the records come over TCP
-# (its own checksums) from the broker's storage, and what they carry is
-# validated anyway (a damaged message is dead-lettered, never crashes a loop).
+# per 300-byte record (timeit, 2026-12-01), a few % of the worker's and the sink's
+# CPU per message. Not checked: the records come over TCP (its own checksums)
+# from the broker's storage, and what they carry is validated anyway (a damaged
+# message is dead-lettered or skipped, never crashes a loop).
 CHECK_CRCS = False
 TICK_S = 1.0
 # How often a checkpoint in progress looks for records of `LoopConfig.urgent_topics`.
