@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from streams import topics
-from streams.models import Alert, AlertAck, DeadLetter, Event, Rollup
+from streams.models import Alert, AlertAck, DeadLetter, Rollup
 from streams.plain import decode_plain
 from streams.routing import with_routing_labels
 from streams.rules.engine import RuleEngine
@@ -125,26 +125,39 @@ class Processor:
         touched: set[str] = set()
         partitioned = self.partitioned
         accepted: list[tuple[str, datetime]] = []  # (feed topic, event time)
+        # What `_accept` and `_close_after` do, inlined with their lookups hoisted out
+        # of the loop: two calls per event less (the loop's own time was ~5 % of the
+        # megacity processing, py-spy, 2026-12-01).
+        on_event, add, close_at = self.engine.on_event, self.windows.add, self._close_at
+        valid = 0
         for msg in messages:
             # Nothing a message holds may stop the stream: anything unexpected
             # (a decoder corner case, a rule bug) dead-letters that one message.
             try:
-                result = decode_plain(msg.topic, msg.value, oldest, newest) or decode_within(
-                    msg.topic, msg.value, oldest, newest, max_age
+                topic = msg.topic
+                result = decode_plain(topic, msg.value, oldest, newest) or decode_within(
+                    topic, msg.value, oldest, newest, max_age
                 )
                 if partitioned and not isinstance(result, Rejection):
                     result = check_key(result, msg.key) or result
                 if isinstance(result, Rejection):
                     out.deadletters.append(self._deadletter(result, msg, now))
                     continue
-                self._accept(msg.topic, result, out)
+                alerts = on_event(topic, result)
+                add(topic, result)
+                if alerts:  # rare: spare the usual event a generator
+                    out.alerts.extend(with_routing_labels(a, result) for a in alerts)
+                valid += 1
                 if partitioned:
-                    self._close_after(msg.topic, result.ts, out)
+                    due = close_at.get(topic)
+                    if due is None or result.ts >= due:
+                        self._close_after(topic, result.ts, out)
             except Exception as exc:
                 out.deadletters.append(self._failed(exc, msg, now))
                 continue
-            accepted.append((msg.topic, result.ts))
-            touched.add(msg.topic)
+            accepted.append((topic, result.ts))
+            touched.add(topic)
+        out.valid += valid
         # Event time to the end of the batch's processing, when its outputs are
         # ready to be sent: one clock read per batch, not one per event.
         if accepted:
@@ -173,13 +186,6 @@ class Processor:
         self._close_at[feed] = (
             None if closed is None else closed + windows.window + windows.allowed_lateness
         )
-
-    def _accept(self, feed: str, event: Event, out: Output) -> None:
-        alerts = self.engine.on_event(feed, event)
-        self.windows.add(feed, event)
-        if alerts:  # rare: spare the usual event a generator
-            out.alerts.extend(with_routing_labels(a, event) for a in alerts)
-        out.valid += 1
 
     def handle_acks(self, messages: Iterable[RawMessage]) -> Output:
         out = Output()

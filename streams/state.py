@@ -111,7 +111,7 @@ class BufferedJsonStore(MutableMapping[str, Any]):
     def flush(self) -> int:
         """Write the batch's changes to the table (one changelog message per key)."""
         written = len(self._pending)
-        table, keep, kept, dumps = self._table, self._keep, self._kept, orjson.dumps
+        table, keep, kept, dumps, join = self._table, self._keep, self._kept, orjson.dumps, b"".join
         write_batch = getattr(table, "write_batch", None)
         if write_batch is None:  # a Faust table: key by key
             for key, value in self._pending.items():
@@ -119,9 +119,7 @@ class BufferedJsonStore(MutableMapping[str, Any]):
                     table.pop(key.encode(), None)
                     kept.pop(key, None)
                 else:
-                    # A copy: orjson's result keeps ~4 KiB of memory per value whatever
-                    # its length (measured: 1,350 -> 285 MiB of worker RSS on megacity).
-                    raw = bytes(memoryview(dumps(value)))
+                    raw = join((dumps(value), b""))  # a compact copy (`flush` below)
                     table[key.encode()] = raw
                     if keep and key.startswith(keep):
                         kept[key] = (raw, value)
@@ -139,7 +137,12 @@ class BufferedJsonStore(MutableMapping[str, Any]):
                     records[raw_key] = None
                     deleted.append(raw_key)
             else:
-                raw = bytes(memoryview(dumps(value)))  # a copy, as above
+                # A copy: orjson's result keeps ~4 KiB of memory per value whatever
+                # its length (measured: 1,350 -> 285 MiB of worker RSS on megacity).
+                # Joined with b"" (two parts: CPython always builds a new object of the
+                # exact size), 0.28 against 0.41 µs per state for bytes(memoryview())
+                # (min of 25 alternating passes over 20k megacity states, 2026-12-01).
+                raw = join((dumps(value), b""))
                 records[raw_key] = raw
                 if keep and key.startswith(keep):
                     kept[key] = (raw, value)

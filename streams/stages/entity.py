@@ -360,11 +360,14 @@ class EntityTask:
         if not facts:
             return
         self.engine.facts = []
-        names = self.stage.names
-        topic, p = names.by_circuit, self.partition
+        topic, p = self.stage.names.by_circuit, self.partition
+        # `_next_seq` inlined: one fact per streetlight event (a third of megacity's)
+        seq, dumps, append = int(self.meta["seq"]), orjson.dumps, result.records.append
         for fact in facts:
-            value = orjson.dumps({"src": p, "seq": self._next_seq(), "fact": list(fact)})
-            result.records.append(Record(topic, fact.circuit_id.encode(), value))
+            seq += 1
+            value = dumps({"src": p, "seq": seq, "fact": list(fact)})
+            append(Record(topic, fact.circuit_id.encode(), value))
+        self.meta["seq"] = seq
 
     def _partials(self, out: Output, result: StageOutput) -> None:
         topic, p = self.stage.names.by_district, self.partition
