@@ -74,7 +74,9 @@ class GasAggregator(Bucketed[_GasWindow]):
     def _note(self, event: GasDetectorReading) -> bool:
         """Record the heartbeat in the detector's state; False if it was already there."""
         ts, keep = event.ts, self._keep_since
-        detectors = self._detectors.setdefault(event.district, {})
+        detectors = self._detectors.get(event.district)
+        if detectors is None:  # not `setdefault`: no new dict per event
+            detectors = self._detectors[event.district] = {}
         det = detectors.get(event.detector_id)
         if det is None:
             detectors[event.detector_id] = _Detector(ts, [] if keep and ts < keep else [ts])

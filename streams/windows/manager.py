@@ -83,11 +83,12 @@ class RollupWindows:
         if not isinstance(event, EVENT_TYPES[feed_topic]):
             raise TypeError(f"{type(event).__name__} is not an event of {feed_topic}")
         ts = event.ts
-        if self.max_event_ts is None or ts > self.max_event_ts:
-            self.max_event_ts = ts
         latest = self.max_event_ts_by_feed.get(feed_topic)
         if latest is None or ts > latest:
             self.max_event_ts_by_feed[feed_topic] = ts
+            # the latest over all feeds is at least this feed's: it can move only now
+            if self.max_event_ts is None or ts > self.max_event_ts:
+                self.max_event_ts = ts
         closed = self.closed_until.get(feed_topic)
         # `closed` is window-aligned: ts before it means the event's window has ended.
         if closed is not None and ts < closed:

@@ -92,14 +92,16 @@ class StreetlightAggregator:
         }
 
     def _light(self, event: StreetlightStatus) -> _Light:
-        lights = self._lights.setdefault(event.district, {})
+        lights = self._lights.get(event.district)
+        if lights is None:  # not `setdefault`: no new dict per event
+            lights = self._lights[event.district] = {}
         light = lights.get(event.light_id)
         if light is None:
             light = lights[event.light_id] = _Light()
         return light
 
-    def _start(self, ts: datetime) -> None:
-        first = self._floor(ts)
+    def _start(self, first: datetime) -> None:
+        """A status in the window starting at `first`: snapshots are due from there."""
         if self._closed is not None:
             first = max(first, self._closed)
         if self._next is None or first < self._next:
@@ -113,8 +115,8 @@ class StreetlightAggregator:
             light.pending = [_status(event)]
         else:
             insort(light.pending, _status(event))
-        self._start(event.ts)
         bucket = self._floor(event.ts)
+        self._start(bucket)
         counts = self._readings.get(bucket)
         if counts is None:
             counts = self._readings[bucket] = {}
@@ -126,7 +128,7 @@ class StreetlightAggregator:
         # A late status is older than every pending one; it can only replace `last`.
         if light.last is None or event.ts > light.last[0]:
             light.last = _status(event)
-        self._start(event.ts)
+        self._start(self._floor(event.ts))
 
     def close_until(self, horizon: datetime, data_end: datetime) -> list[Rollup]:
         out: list[Rollup] = []
