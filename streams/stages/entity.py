@@ -49,6 +49,7 @@ from cityops.base.thresholds import Thresholds
 from streams import topics
 from streams.acklink import ack_entity, check_ack_key
 from streams.pipeline import Output, Processor, RawMessage
+from streams.plain import decode_plain
 from streams.rules.city import CityContext
 from streams.rules.engine import RuleEngine
 from streams.rules.timeutil import to_ms
@@ -240,7 +241,11 @@ class EntityTask:
             if msg.topic not in topics.FEED_NAME:
                 continue
             try:
-                event = decode_within(msg.topic, msg.value, oldest, newest, self.stage.max_age)
+                # the plainly valid path first, as in processing (`streams.plain`): the
+                # same events, ~1.4 instead of ~2-3 µs per record of a restore's replay
+                event = decode_plain(msg.topic, msg.value, oldest, newest) or decode_within(
+                    msg.topic, msg.value, oldest, newest, self.stage.max_age
+                )
                 if isinstance(event, Rejection) or check_key(event, msg.key) is not None:
                     continue
                 windows.add(msg.topic, event)
