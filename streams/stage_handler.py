@@ -88,7 +88,8 @@ class StageHandler(Handler):
                 self.inputs[topic] = (bare, (*old, i))
         self.parts: dict[int, _Partition] = {}
         self.kept: dict[int, _Partition] = {}
-        self.runner = ForkedRunner() if ForkedRunner.available else None
+        fork = settings.worker_snapshot_fork and ForkedRunner.available
+        self.runner = ForkedRunner() if fork else None
         self.silence = FeedSilence(settings)
         self.bare = {topic: bare for topic, (bare, _) in self.inputs.items()}
         # the feeds' log ends and the topics' partitions (the worker's reader, also

@@ -108,6 +108,12 @@ class Settings(BaseSettings):
     # quix-streams' commit_interval: state changelog + offsets every this often
     # (outputs are sent per batch, as soon as they exist).
     worker_commit_interval_s: float = Field(1.0, ge=0, description="checkpoint interval")
+    # The entity stage's windows snapshot encoded in a forked child (off the loop:
+    # no 0.2-0.4 s block per snapshot), for ~2-3 us/event of copy-on-write faults in
+    # the worker and the child's CPU on the other core (docs/benchmarks.md, step h13).
+    worker_snapshot_fork: bool = Field(
+        True, description="encode windows snapshots in a forked child (false: in line)"
+    )
     # Failover: a survivor takes a dead member's partitions once its session
     # expires. aiokafka's default 10 s session (+ 3 s heartbeats) was ~13 s of
     # the 20.5-21.7 s measured from `kill -9` to lag 0 (issue 13).

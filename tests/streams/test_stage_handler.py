@@ -18,13 +18,17 @@ from prometheus_client import CollectorRegistry
 from cityops.base.metrics import WorkerMetrics
 from cityops.base.settings import load_settings
 from streams import topics
+from streams.forked import ForkedRunner
 from streams.stage_handler import StageHandler, _Partition
 from streams.stage_state import ChangeTrackingTable
+from streams.stages.entity import EntityTask
 from tests.streams.test_app import gas_event
 
 
-def _handler() -> StageHandler:
-    settings = load_settings(topic_partitions=2, worker_id="w", topic_prefix="t.", _env_file=None)
+def _handler(**changes: object) -> StageHandler:
+    settings = load_settings(
+        topic_partitions=2, worker_id="w", topic_prefix="t.", _env_file=None, **changes
+    )
     handler = StageHandler(settings, WorkerMetrics(CollectorRegistry()))
     for p in (0, 1):
         tables = [ChangeTrackingTable() for _ in handler.stages]
@@ -59,3 +63,11 @@ def test_a_partitions_turn_flushes_that_partition_only() -> None:
     assert b"gas:GD-0" in {out.key for out in first} - {out.key for out in again}
     assert b"gas:GD-1" in {out.key for out in others}
     assert asyncio.run(handler.checkpoint_partition(7)) == []
+
+
+def test_windows_snapshots_are_forked_unless_configured_in_line() -> None:
+    forked = _handler().parts[0].tasks[0]
+    in_line = _handler(worker_snapshot_fork=False).parts[0].tasks[0]
+    assert isinstance(forked, EntityTask) and isinstance(in_line, EntityTask)
+    assert (forked.snapshots.runner is not None) == ForkedRunner.available
+    assert in_line.snapshots.runner is None
