@@ -41,7 +41,8 @@ from aiokafka import TopicPartition
 from prometheus_client import CollectorRegistry
 
 from cityops.base.clock import Clock, utc_now
-from cityops.base.kafka_loop import Abandon, Assignment, Batch, ConsumeLoop, Handler, LoopConfig
+from cityops.base.kafka_handler import Abandon, Assignment, Batch, Handler, LoopConfig
+from cityops.base.kafka_loop import ConsumeLoop
 from cityops.base.kafka_reader import PartitionReader
 from cityops.base.kafka_send import Backoff, Out
 from cityops.base.metrics import LagMetrics, NotifierMetrics, consumer_lag, serve, stop_serving

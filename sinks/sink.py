@@ -31,7 +31,8 @@ from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 
 from cityops.base.kafka_admin import ensure_topics
-from cityops.base.kafka_loop import Abandon, ConsumeLoop, Handler, LoopConfig
+from cityops.base.kafka_handler import Abandon, Handler, LoopConfig
+from cityops.base.kafka_loop import ConsumeLoop
 from cityops.base.kafka_send import Backoff, Out
 from cityops.base.metrics import SinkMetrics, observe_all, serve
 from cityops.base.settings import ConfigurationError, Settings

@@ -35,7 +35,8 @@ from prometheus_client import CollectorRegistry
 
 from cityops.base.gc_tuning import GC_THRESHOLDS as GC_THRESHOLDS
 from cityops.base.gc_tuning import tune_gc
-from cityops.base.kafka_loop import ConsumeLoop, LoopConfig
+from cityops.base.kafka_handler import LoopConfig
+from cityops.base.kafka_loop import ConsumeLoop
 from cityops.base.kafka_reader import PartitionReader
 from cityops.base.metrics import LagMetrics, WorkerMetrics, consumer_lag, serve
 from cityops.base.settings import ConfigurationError, Settings

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from streams import topics
+from streams.acklink import ack_entity, check_ack_key
 from streams.models import Alert, AlertAck, DeadLetter, Rollup
 from streams.plain import decode_plain
 from streams.routing import with_routing_labels
@@ -186,6 +187,23 @@ class Processor:
         self._close_at[feed] = (
             None if closed is None else closed + windows.window + windows.allowed_lateness
         )
+
+    def handle_keyed_acks(self, messages: Iterable[RawMessage]) -> Output:
+        """`handle_acks` of the acknowledgements keyed by their alert's entity id (the
+        partitioning key of `alerts.ack.v1`); others are dead-lettered (`key_mismatch`)."""
+        good: list[RawMessage] = []
+        bad: list[DeadLetter] = []
+        now = self.clock()
+        for msg in messages:
+            entity = ack_entity(msg.value)
+            rejection = None if entity is None else check_ack_key(msg.key, entity)
+            if rejection is None:
+                good.append(msg)  # an undecodable ack is `handle_acks`' to reject
+            else:
+                bad.append(self._deadletter(rejection, msg, now))
+        out = self.handle_acks(good)
+        out.deadletters = bad + out.deadletters
+        return out
 
     def handle_acks(self, messages: Iterable[RawMessage]) -> Output:
         out = Output()

@@ -1,6 +1,6 @@
 """The direct worker's side of the shared consume loop: records -> stage tasks -> records.
 
-`StageHandler` is the `cityops.base.kafka_loop.Handler` of `streams.direct`:
+`StageHandler` is the `cityops.base.kafka_handler.Handler` of `streams.direct`:
 per input partition p it holds one task per stage (entity, circuit, district),
 each over its own `ChangeTrackingTable`; `process`/`tick` hand records to the
 tasks and return their outputs, `checkpoint` flushes every task and returns the
@@ -28,7 +28,7 @@ from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
-from cityops.base.kafka_loop import Assignment, Batch, Handler
+from cityops.base.kafka_handler import Assignment, Batch, Handler
 from cityops.base.kafka_reader import PartitionReader
 from cityops.base.kafka_send import Out
 from cityops.base.metrics import WorkerMetrics
@@ -218,7 +218,7 @@ class StageHandler(Handler):
         return out
 
     def checkpoint_turns(self) -> list[int]:
-        # One partition at a time (kafka_loop.Handler.checkpoint_turns): the flush of
+        # One partition at a time (kafka_handler.Handler.checkpoint_turns): the flush of
         # all four was one block of the loop, median 49 ms, up to 544 ms (megacity
         # drain, docs/benchmarks.md), that every partition's records waited behind.
         return sorted(self.parts)

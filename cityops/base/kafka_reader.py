@@ -35,7 +35,7 @@ Records = dict[TopicPartition, list[ConsumerRecord[Any, Any]]]
 
 
 class ReadsBack(Protocol):
-    """A `PartitionReader`, or the `kafka_loop.Assignment` that lends one."""
+    """A `PartitionReader`, or the `kafka_handler.Assignment` that lends one."""
 
     def read_to_end(self, tps: Sequence[TopicPartition]) -> AsyncIterator[Records]: ...
 

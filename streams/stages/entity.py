@@ -47,7 +47,6 @@ import orjson
 
 from cityops.base.thresholds import Thresholds
 from streams import topics
-from streams.acklink import ack_entity, check_ack_key
 from streams.pipeline import Output, Processor, RawMessage
 from streams.plain import decode_plain
 from streams.rules.city import CityContext
@@ -177,7 +176,7 @@ class EntityTask:
                 )
             self.offsets[source] = batch[-1].offset + 1
             if bare == topics.ALERTS_ACK:
-                result.out.extend_from(self._acks(batch))
+                result.out.extend_from(self.processor.handle_keyed_acks(batch))
                 continue
             out = self.processor.handle_feed(batch)
             self.windows_changed = True
@@ -260,22 +259,6 @@ class EntityTask:
         self.windows_changed = True
 
     # --- inside ---
-    def _acks(self, batch: list[RawMessage]) -> Output:
-        """Acknowledgements keyed by the alert's entity id; others are dead-lettered."""
-        good: list[RawMessage] = []
-        bad = Output()
-        now = self.stage.clock()
-        for msg in batch:
-            entity = ack_entity(msg.value)
-            rejection = None if entity is None else check_ack_key(msg.key, entity)
-            if rejection is None:
-                good.append(msg)  # an undecodable ack is the processor's to reject
-            else:
-                bad.deadletters.append(self.processor._deadletter(rejection, msg, now))
-        out = self.processor.handle_acks(good)
-        out.deadletters = bad.deadletters + out.deadletters
-        return out
-
     def _heard(self, by_topic: dict[str, list[RawMessage]], result: StageOutput) -> None:
         """Input of a feed: its clock restarts, and a feed declared idle is active again
         (said before this batch's facts and partials leave)."""

@@ -12,7 +12,8 @@ import pytest
 from aiokafka import AIOKafkaProducer, TopicPartition
 
 from cityops.base.kafka_admin import committed_offsets, ensure_topics
-from cityops.base.kafka_loop import Batch, ConsumeLoop, Handler, LoopConfig
+from cityops.base.kafka_handler import Batch, Handler, LoopConfig
+from cityops.base.kafka_loop import ConsumeLoop
 from cityops.base.kafka_send import Out
 from cityops.base.settings import Settings, load_settings
 from cityops.stack.broker import EmbeddedBroker

@@ -12,7 +12,8 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from cityops.base.kafka_admin import ensure_topics
-from cityops.base.kafka_loop import Assignment, Batch, ConsumeLoop, Handler, LoopConfig
+from cityops.base.kafka_handler import Assignment, Batch, Handler, LoopConfig
+from cityops.base.kafka_loop import ConsumeLoop
 from cityops.base.kafka_reader import PartitionReader, Records
 from cityops.base.kafka_send import Out
 from cityops.base.settings import Settings, load_settings
