@@ -54,6 +54,19 @@ def _runq_wait(pid: int) -> float:
     return total / 1e9
 
 
+def _pss(pid: int) -> int:
+    """Proportional set size: each page shared with other processes counted by its share.
+    Summed over a tree it counts shared pages once, where RSS counts them in every
+    process: a worker's forked snapshot child shares nearly all its pages with the
+    worker, so the RSS sum showed ~2x the memory while one ran (1,052-1,099 MiB
+    against a 551 MiB worker alone, docs/benchmarks.md)."""
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
 def _peak_rss(pid: int) -> int:
     with contextlib.suppress(OSError):
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -72,14 +85,16 @@ class ProcessUsage:
     cpu_start: float = -1.0
     cpu_s: float = 0.0
     peak_rss: int = 0
+    #: peak of the tree's summed PSS (`_pss`): its memory with shared pages counted once
+    peak_pss: int = 0
     runq_start: float = 0.0
     runq_wait_s: float = 0.0
 
     def sample(self) -> None:
-        cpu, rss, runq = 0.0, 0, 0.0
+        cpu, rss, runq, pss = 0.0, 0, 0.0, 0
         for p in _tree(self.pid) if self.tree else [self.pid]:
             c, r = _cpu_rss(p)
-            cpu, rss, runq = cpu + c, rss + r, runq + _runq_wait(p)
+            cpu, rss, runq, pss = cpu + c, rss + r, runq + _runq_wait(p), pss + _pss(p)
         if not cpu and not rss:
             return  # exited: keep the last figures
         if self.cpu_start < 0:
@@ -87,6 +102,7 @@ class ProcessUsage:
         self.cpu_s = max(self.cpu_s, cpu - self.cpu_start)
         self.runq_wait_s = max(self.runq_wait_s, runq - self.runq_start)
         self.peak_rss = max(self.peak_rss, rss)
+        self.peak_pss = max(self.peak_pss, pss)
         if not self.tree:
             # VmHWM: the true peak, also between samples (single process only)
             self.peak_rss = max(self.peak_rss, _peak_rss(self.pid))
@@ -98,4 +114,5 @@ class ProcessUsage:
             # waiting for a core while runnable (other processes' load, this one's too)
             "runq_wait_s": round(self.runq_wait_s, 2),
             "peak_rss_mib": round(self.peak_rss / 2**20, 1),
+            "peak_pss_mib": round(self.peak_pss / 2**20, 1),
         }

@@ -27,6 +27,7 @@ SUMMARY_FIGURES: dict[str, tuple[str, ...]] = {
     "worker_cpu_us_per_event": ("cityops", "cpu_us_per_event", "worker"),
     "sink_cpu_us_per_event": ("cityops", "cpu_us_per_event", "sink"),
     "worker_peak_rss_mib": ("cityops", "processes", "worker", "peak_rss_mib"),
+    "worker_peak_pss_mib": ("cityops", "processes", "worker", "peak_pss_mib"),
     "cityops_to_ceiling": ("ratios", "cityops_to_ceiling"),
     "cityops_to_baseline": ("ratios", "cityops_to_baseline"),
 }  # fmt: skip
@@ -256,12 +257,13 @@ def print_report(report: dict[str, Any]) -> None:
     )
     console.print(table)
 
-    procs = Table(title="processes (CPU seconds over the run, peak RSS)")
+    procs = Table(title="processes and their children (CPU seconds over the run, peak memory)")
     procs.add_column("run")
     procs.add_column("process")
     procs.add_column("CPU s", justify="right")
     procs.add_column("run-queue wait s", justify="right")
-    procs.add_column("peak RSS MiB", justify="right")
+    # RSS summed over a tree counts shared pages in every process (a forked child's)
+    procs.add_column("peak RSS / PSS MiB", justify="right")
     for name in ("cityops", "ceiling", "baseline"):
         for proc, u in report.get(name, {}).get("processes", {}).items():
             runq = u.get("runq_wait_s")
@@ -270,7 +272,7 @@ def print_report(report: dict[str, Any]) -> None:
                 proc,
                 f"{u['cpu_s']:.1f}",
                 "" if runq is None else f"{runq:.1f}",
-                f"{u['peak_rss_mib']:.0f}",
+                f"{u['peak_rss_mib']:.0f} / {u.get('peak_pss_mib', 0):.0f}",
             )
     console.print(procs)
     per_event = [

@@ -34,7 +34,7 @@ def _check_run(run: dict, *, cityops: bool) -> None:
     assert run["throughput"]["end_to_end_incl_drain_events_per_s"] > 0
     assert run["processes"], "CPU and memory per process"
     for usage in run["processes"].values():
-        assert set(usage) == {"pid", "cpu_s", "runq_wait_s", "peak_rss_mib"}
+        assert set(usage) == {"pid", "cpu_s", "runq_wait_s", "peak_rss_mib", "peak_pss_mib"}
         assert usage["runq_wait_s"] >= 0
     if cityops:
         stages = run["throughput"]["stages_events_per_s"]
