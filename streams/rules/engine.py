@@ -23,7 +23,7 @@ only when a light's dark flag changes). Nothing scans all entities.
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+from collections.abc import Iterable, MutableMapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple, cast
 
@@ -287,9 +287,28 @@ class RuleEngine:
         return alerts
 
     def circuit_fact(self, fact: LightFact) -> list[Alert]:
-        """Apply one light fact to its circuit (the circuit stage's entry point)."""
-        alerts = self._circuit(fact.circuit_id, fact.light_id, fact.out, fact.at, fact.district)
-        return self._group_clock(fact.at, alerts)
+        """Apply one light fact to its circuit."""
+        return self.circuit_facts((fact,))
+
+    def circuit_facts(self, facts: Iterable[Sequence[Any]]) -> list[Alert]:
+        """Apply light facts to their circuits in order, as `circuit_fact` one by one (the
+        circuit stage's entry point: one call per release, not per fact): each a
+        `LightFact` or a sequence of its fields in that order."""
+        # A call per fact, a `LightFact` per fact and `_group_clock`'s call were ~1.5 %
+        # of the stages' samples besides the rule itself (py-spy, 120 s of megacity).
+        alerts: list[Alert] = []
+        circuit_rule, escalations = self._circuit, self._escalations
+        for circuit_id, light_id, out, at, district in facts:
+            fired = circuit_rule(circuit_id, light_id, out, at, district)
+            if fired:
+                alerts += fired
+            group_at = self._group_at
+            if group_at is None or at > group_at:
+                self._group_at = at
+                escalated = escalations.fire("streetlight", at)
+                if escalated:
+                    alerts += escalated
+        return alerts
 
     def _group_clock(self, at: int, alerts: list[Alert]) -> list[Alert]:
         """Move the group stages' escalation clock to `at`; fire what it passes."""
