@@ -72,6 +72,10 @@ class DistrictTask(MergingTask):
         for feed, closed in body.get("closed", {}).items():
             self.gate.mark(feed, src, int(closed))
 
+    def _stream(self, body: dict[str, Any]) -> str:
+        # a source numbers each feed's partials on their own (streams.stages.entity)
+        return str(body["rollup"]["feed"])
+
     def _record(self, body: dict[str, Any], src: int) -> None:
         part = body["rollup"]
         # the producer wrote it from a Rollup: parse only the one field needed

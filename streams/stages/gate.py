@@ -22,9 +22,10 @@ late (the scale-out test at a 20 s timeout on a loaded machine; `cityops bench
 --rate max` on megacity logged "a partial roll-up came after its minute was
 emitted"). When every source is idle, everything buffered is released.
 
-Repeats: every record from a source carries that source's sequence number; a
-number not above the last one accepted from that source is a repeat (the source
-re-processed after a crash and sent it again) and is dropped.
+Repeats: every record from a source carries that source's sequence number of its
+stream (the light facts; each feed's partial roll-ups: `streams.stages.entity`); a
+number not above the last one accepted from that source and stream is a repeat (the
+source re-processed after a crash and sent it again) and is dropped.
 
 The gate is plain JSON (`to_json`/`from_json`), idle flags included.
 """
@@ -50,9 +51,9 @@ class Gate:
     def to_json(self) -> dict[str, Any]:
         return {"marks": self.marks, "seen": self.seen, "idle": self.idle}
 
-    def accept(self, src: int, seq: int) -> bool:
-        """False for a repeat of a record already accepted from `src`."""
-        key = str(src)
+    def accept(self, src: int, seq: int, stream: str = "") -> bool:
+        """False for a repeat of a record already accepted from `src` on `stream`."""
+        key = f"{src}|{stream}" if stream else str(src)
         if seq <= self.seen.get(key, 0):
             return False
         self.seen[key] = seq

@@ -107,6 +107,10 @@ class MergingTask:
     def _release(self) -> Output:
         raise NotImplementedError
 
+    def _stream(self, body: dict[str, Any]) -> str:
+        """The source's numbered stream a record belongs to (`Gate.accept`)."""
+        return ""
+
     # --- the task interface (streams.stages) ---
     def process(self, messages: Sequence[RawMessage]) -> StageOutput:
         result = StageOutput()
@@ -147,7 +151,7 @@ class MergingTask:
             src = int(body["src"])
             if msg.key == MARK_KEY:
                 self._marker(body, src)
-            elif self.gate.accept(src, int(body["seq"])):
+            elif self.gate.accept(src, int(body["seq"]), self._stream(body)):
                 self._record(body, src)
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
             # Only the entity stage writes these topics: a record it cannot have

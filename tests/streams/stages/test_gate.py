@@ -51,3 +51,16 @@ def test_no_clock_decides_idleness() -> None:
     gate.mark("gas", 0, 10_000)
     gate.mark("gas", 1, 60)
     assert all(gate.horizon("gas") == 60 for _ in range(3))
+
+
+def test_repeats_are_told_per_source_and_stream() -> None:
+    gate = Gate(2)
+    assert gate.accept(0, 5, "gas")
+    assert not gate.accept(0, 5, "gas"), "a repeat of the same stream"
+    assert not gate.accept(0, 4, "gas")
+    # another feed's partials are numbered on their own: a lower number is new
+    assert gate.accept(0, 1, "heating")
+    assert gate.accept(1, 1, "gas"), "another source"
+    assert gate.accept(0, 1), "the unnamed stream (light facts) is its own too"
+    restored = Gate(2, gate.to_json())
+    assert not restored.accept(0, 1, "heating") and restored.accept(0, 2, "heating")
