@@ -153,7 +153,9 @@ def _acked(acked: asyncio.Future[float], delivery: asyncio.Future[Any]) -> None:
         acked.set_result(time.time())
 
 
-def batching_producer(bootstrap: str, client_id: str = "cityops-simulator") -> BatchingProducer:
+def batching_producer(
+    bootstrap: str, client_id: str = "cityops-simulator", *, linger_s: float = LINGER_S
+) -> BatchingProducer:
     return BatchingProducer(
         AIOKafkaProducer(
             bootstrap_servers=bootstrap,
@@ -161,5 +163,6 @@ def batching_producer(bootstrap: str, client_id: str = "cityops-simulator") -> B
             acks="all",
             max_batch_size=MAX_BATCH_BYTES,
             max_request_size=4 * MAX_BATCH_BYTES,
-        )
+        ),
+        linger_s=linger_s,
     )

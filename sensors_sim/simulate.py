@@ -27,7 +27,7 @@ from cityops.base.city.profiles import CityProfile, load_profile
 from cityops.base.metrics import SimulatorMetrics
 from cityops.base.settings import Settings
 from sensors_sim.incidents import Incident
-from sensors_sim.producer import batching_producer
+from sensors_sim.producer import LINGER_S, batching_producer
 from sensors_sim.progress import LiveCounter
 from sensors_sim.simulation import Simulation
 from sensors_sim.wire import to_ms
@@ -53,8 +53,8 @@ class Producer(Protocol):
         """Return when everything sent so far is acknowledged; raise a delivery error."""
 
 
-def kafka_producer(bootstrap: str) -> Producer:
-    return batching_producer(bootstrap)
+def kafka_producer(bootstrap: str, linger_s: float = LINGER_S) -> Producer:
+    return batching_producer(bootstrap, linger_s=linger_s)
 
 
 def default_start(duration_s: float | None, rate: float, now: datetime | None = None) -> datetime:
@@ -111,7 +111,7 @@ async def run_simulation(
                 "no Kafka to produce to: set CITYOPS_KAFKA_BOOTSTRAP or start the stack "
                 "with `cityops up`"
             )
-        producer = kafka_producer(server)
+        producer = kafka_producer(server, settings.sim_linger_s)
     else:
         producer = producer_factory()
     counts = dict.fromkeys(topics.FEED_TOPICS, 0)

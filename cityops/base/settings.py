@@ -73,6 +73,13 @@ class Settings(BaseSettings):
     sim_rate: float = Field(
         0.0, ge=0, description="events/s target for the simulator; 0 = real time"
     )
+    # The simulator's batch linger (sensors_sim.producer.LINGER_S): the embedded broker
+    # (Tansu, memory storage) pays on every fetch for each record batch it stores, so
+    # longer lingers (fewer, bigger batches) keep it cheaper at high rates; the bench's
+    # probes ship at once whatever this is.
+    sim_linger_s: float = Field(
+        0.05, ge=0, le=5, description="how long the simulator holds an open record batch (s)"
+    )
 
     # --- stream processing ---
     worker_id: str = Field(

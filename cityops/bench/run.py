@@ -40,6 +40,7 @@ from cityops.bench.sampling import (
     scrape,
     start_simulation,
     steady_window,
+    totals,
 )
 from cityops.bench.stack import service_pids, wait_ready
 from cityops.stack.process import StackError
@@ -115,7 +116,7 @@ async def _drive(run: _Run, city: CityProfile) -> dict[str, Any]:
     probes: list[Incident] = list(probe_incidents(city, options.probes, span_s))
     probe_ids = [p.entity_id for p in probes]
     producer = ProbeProducer(
-        kafka_producer(settings.kafka_bootstrap),
+        kafka_producer(settings.kafka_bootstrap, settings.sim_linger_s),
         {e.encode() for e in probe_ids},
         at_once=PROBES_AT_ONCE,
     )
@@ -146,15 +147,16 @@ async def _drive(run: _Run, city: CityProfile) -> dict[str, Any]:
         rows = await asyncio.to_thread(_sink_reading_rows, settings.metrics_port_sink)
         for u in run.usage:
             u.sample()
+        ends = await lag.log_ends([*feeds, *sink_topics])  # once: see LagProbe.log_ends
         sample = Sample(
             t=time.monotonic() - began,
             # log-end offsets: exact; the simulator's counter only moves every 20k deliveries
-            sent=sum((await lag.end_offsets(feeds)).values()),
+            sent=sum(totals(ends, feeds).values()),
             worker_in=w["cityops_events_in_total"],
             worker_out=sum(v for k, v in w.items() if k != "cityops_events_in_total"),
             sink_rows=rows,
-            worker_lag=await lag.lag(settings.worker_id, feeds),
-            sink_lag=await lag.lag(settings.sink_group, sink_topics),
+            worker_lag=await lag.lag(settings.worker_id, feeds, ends),
+            sink_lag=await lag.lag(settings.sink_group, sink_topics, ends),
         )
         run.samples.append(sample)
         return sample

@@ -138,3 +138,22 @@ def test_a_traced_record_at_once_leaves_without_the_linger(broker: Any, topic_pr
     # the batch shipped at once held what was open before it: order per key kept
     values = [r.value for r in read_topic(broker.bootstrap, topic)]
     assert values == [b"before", b"probe", b"after", b"late"]
+
+
+@pytest.mark.integration
+def test_the_linger_comes_from_the_settings(broker: Any) -> None:
+    from pydantic import ValidationError
+
+    from cityops.base.settings import Settings
+    from sensors_sim.simulate import kafka_producer
+
+    async def build() -> float:
+        producer = kafka_producer(broker.bootstrap, Settings(sim_linger_s=0.2).sim_linger_s)
+        assert isinstance(producer, BatchingProducer)
+        await producer.start()
+        await producer.stop()
+        return producer.linger_s
+
+    assert asyncio.run(build()) == 0.2
+    with pytest.raises(ValidationError, match="sim_linger_s"):
+        Settings(sim_linger_s=10)
