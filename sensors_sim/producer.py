@@ -28,16 +28,11 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 
 from cityops.base.kafka_send import KeyPartitioner
+from cityops.base.settings import SIM_LINGER_S
 
-#: How long a record may wait in an open batch (aiokafka's `linger_ms`). 50 ms,
-#: not 10: the embedded broker (Tansu, memory storage) pays per record batch on
-#: every fetch of a tailing consumer, more as the log grows. Measured (one
-#: topic, one tailing consumer, 300k records per step): 60-record batches kept
-#: Tansu at a whole core (14 s of CPU per 14 s step) while 300-record batches
-#: cost it 1.6-1.9 s; in the 600 s megacity bench with 10 ms (gas ~80 records a
-#: batch, heating ~10) the broker averaged 0.47 of a core against 0.14 in 30 s
-#: runs. It adds at most 50 ms to an event's way to its alert.
-LINGER_S = 0.050
+#: How long a record may wait in an open batch (aiokafka's `linger_ms`); the
+#: measurements behind it are at `cityops.base.settings.SIM_LINGER_S`.
+LINGER_S = SIM_LINGER_S
 #: Largest record batch: 1 MiB (~4,000 megacity events) keeps produce requests few.
 MAX_BATCH_BYTES = 1024 * 1024
 

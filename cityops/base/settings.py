@@ -27,6 +27,22 @@ class ConfigurationError(SystemExit):
     """Raised (and exits non-zero) when the configuration cannot be used."""
 
 
+#: The simulator's batch linger, s (`sensors_sim.producer`, `CITYOPS_SIM_LINGER_S`).
+#: The embedded broker (Tansu 0.6, memory storage) keeps every produced record
+#: batch as its own object and walks all of a partition's stored batches on every
+#: fetch (~1.1 us of broker CPU per stored batch and fetch; ListOffsets ~0.45 us;
+#: tansu-storage `dynostore.rs`), so its cost per event grows with the number of
+#: batches, i.e. with the run's length divided by the linger. 10 ms kept Tansu at
+#: 0.47 of a core in a 600 s megacity run (against 0.14 in 30 s runs), hence 50 ms
+#: (2026-11-22); 200 ms since 2026-12-02: megacity at 15,000 events/s for 240 s,
+#: two alternating pairs on a shared machine, the worker carried 13.7k / 10.0k
+#: events/s steady against 6.6k / 5.7k with 50 ms, the broker 12-14 against
+#: 17-18 us per event (docs/benchmarks.md, "Fifth sitting"). A simulated event
+#: waits up to this long before the broker has it; the bench's probes ship at
+#: once (`cityops.bench.probes`), as a real device sends a reading when it takes it.
+SIM_LINGER_S = 0.2
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX, env_file=STACK_ENV_FILE, extra="ignore", frozen=True
@@ -73,12 +89,11 @@ class Settings(BaseSettings):
     sim_rate: float = Field(
         0.0, ge=0, description="events/s target for the simulator; 0 = real time"
     )
-    # The simulator's batch linger (sensors_sim.producer.LINGER_S): the embedded broker
-    # (Tansu, memory storage) pays on every fetch for each record batch it stores, so
-    # longer lingers (fewer, bigger batches) keep it cheaper at high rates; the bench's
-    # probes ship at once whatever this is.
     sim_linger_s: float = Field(
-        0.05, ge=0, le=5, description="how long the simulator holds an open record batch (s)"
+        SIM_LINGER_S,
+        ge=0,
+        le=5,
+        description="how long the simulator holds an open record batch (s)",
     )
 
     # --- stream processing ---

@@ -59,7 +59,7 @@ class ProbeProducer:
     when the broker acknowledged it.
 
     `at_once`: the crossing reading's batch is shipped at once instead of after
-    the producer's 50 ms linger (a real detector sends a reading when it takes
+    the producer's linger (`CITYOPS_SIM_LINGER_S`; a real detector sends a reading when it takes
     it; the rest of the simulated load keeps the cheap batching).
     """
 

@@ -50,7 +50,7 @@ from sensors_sim.simulate import kafka_producer
 from streams import topics
 
 #: Probe crossings ship without the simulator's linger (`ProbeProducer`): a real
-#: detector sends its reading at once, the 50 ms linger is the simulator's economy.
+#: detector sends its reading at once, the linger is the simulator's economy.
 PROBES_AT_ONCE = True
 
 

@@ -148,12 +148,12 @@ def test_the_linger_comes_from_the_settings(broker: Any) -> None:
     from sensors_sim.simulate import kafka_producer
 
     async def build() -> float:
-        producer = kafka_producer(broker.bootstrap, Settings(sim_linger_s=0.2).sim_linger_s)
+        producer = kafka_producer(broker.bootstrap, Settings(sim_linger_s=0.5).sim_linger_s)
         assert isinstance(producer, BatchingProducer)
         await producer.start()
         await producer.stop()
         return producer.linger_s
 
-    assert asyncio.run(build()) == 0.2
+    assert asyncio.run(build()) == 0.5
     with pytest.raises(ValidationError, match="sim_linger_s"):
         Settings(sim_linger_s=10)
