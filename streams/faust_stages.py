@@ -23,6 +23,20 @@ partition) are sent to the stages' repartition topics with the key and partition
 the stage chose: the stages' records carry explicit partitions, which Faust's
 `group_by` (key only) cannot express, so the runtime sends them "through" the
 topics under `group_by`'s names.
+
+Re-deliveries and skips: after a rebalance Faust delivers each partition from its
+committed offset, which lags the state (offsets are committed every 2.8 s, the
+state is written at every batch), and a seek racing the resumed fetch can deliver
+records twice or jump past some (`streams.faust_recovery`, point 2). The stages
+are not idempotent for a feed record (a window counts it again), so the runner
+keeps, per task, the next offset of each source topic partition it has applied
+(`INPUTS_KEY` in the task's state, written right after the task's own flush): a
+record below it is dropped, one above it is preceded by the records in between,
+read back like a replay. The direct runtime's entity stage keeps the same in its
+meta (`offsets`); the merging stages have no such record, hence the runner.
+A `kill -9` between the task's flush records and this one restores the older
+offsets with the newer state: the records of that one batch are applied again,
+as before this record existed (a flush is several changelog records either way).
 """
 
 from __future__ import annotations
@@ -31,6 +45,8 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping, Sequence
 from typing import Any
+
+import orjson
 
 from cityops.base.kafka_reader import PartitionReader
 from streams import topics
@@ -80,6 +96,55 @@ class PartitionState(MutableMapping[bytes, bytes]):
 Send = Callable[[StageOutput], Awaitable[None]]
 ReadRanges = Callable[[int, dict[str, tuple[int, int]]], Awaitable[list[RawMessage]]]
 
+#: A task's next input offset per source topic (full name), in its partition's state.
+INPUTS_KEY = b"~inputs"
+
+
+class Inputs:
+    """Where one task stands in each of its partition's source topics (module
+    docstring, "Re-deliveries and skips")."""
+
+    def __init__(self, state: MutableMapping[bytes, bytes]) -> None:
+        self.state = state
+        raw = state.get(INPUTS_KEY)
+        self.next: dict[str, int] = orjson.loads(raw) if raw else {}
+        self.stored = dict(self.next)
+
+    async def fresh(
+        self, partition: int, messages: Sequence[RawMessage], read: ReadRanges
+    ) -> list[RawMessage]:
+        """`messages` without those already applied, with those skipped read back."""
+        out: list[RawMessage] = []
+        dropped = 0
+        for msg in messages:
+            topic = msg.source_topic
+            expected = self.next.get(topic)
+            if expected is not None and msg.offset < expected:
+                dropped += 1
+                continue
+            if expected is not None and msg.offset > expected:
+                missed = await read(partition, {topic: (expected, msg.offset)})
+                log.warning(
+                    "partition %d: %s@%d..%d skipped by the consumer, %d read back",
+                    partition,
+                    topic,
+                    expected,
+                    msg.offset - 1,
+                    len(missed),
+                )
+                out += missed
+            out.append(msg)
+            self.next[topic] = msg.offset + 1
+        if dropped:
+            log.info("partition %d: %d records already applied dropped", partition, dropped)
+        return out
+
+    def store(self) -> None:
+        """Into the state (after the task's flush: never ahead of what it wrote)."""
+        if self.next != self.stored:
+            self.state[INPUTS_KEY] = orjson.dumps(self.next)
+            self.stored = dict(self.next)
+
 
 class StageRunner:
     """One stage's tasks on this worker, by partition, built lazily from the table."""
@@ -93,23 +158,27 @@ class StageRunner:
         self.send = send
         self.read = read
         self.tasks: dict[int, StageTask] = {}
+        self.inputs: dict[int, Inputs] = {}
         # The agent's batches and the tick timer touch the same tasks.
         self.lock = asyncio.Lock()
 
     def drop(self) -> None:
         """Forget every task (a rebalance): the next batch rebuilds from the table."""
         self.tasks.clear()
+        self.inputs.clear()
 
     async def task(self, partition: int) -> StageTask:
         task = self.tasks.get(partition)
         if task is None:
             for topic in self.stage.inputs:
                 self.table._verify_source_topic_partitions(topic)  # PartitionsMismatch
-            task = self.stage.task(partition, PartitionState(self.table, partition))
+            state = PartitionState(self.table, partition)
+            task = self.stage.task(partition, state)
             ranges = task.replay_range()
             if ranges:
                 task.replay(await self.read(partition, ranges))
             self.tasks[partition] = task
+            self.inputs[partition] = Inputs(state)
         return task
 
     async def run(self, messages: Sequence[Any]) -> None:
@@ -128,9 +197,14 @@ class StageRunner:
         async with self.lock:
             for partition in sorted(per_partition):
                 task = await self.task(partition)
+                inputs = self.inputs[partition]
+                fresh = await inputs.fresh(partition, per_partition[partition], self.read)
+                if not fresh:
+                    continue
                 # Outputs delivered before the state is written (module docstring).
-                await self.send(task.process(per_partition[partition]))
+                await self.send(task.process(fresh))
                 task.flush()
+                inputs.store()
 
     async def tick(self) -> None:
         async with self.lock:

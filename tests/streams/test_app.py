@@ -316,8 +316,8 @@ def test_a_tick_never_flushes_a_batch_whose_outputs_are_unsent() -> None:
 
     persisted = asyncio.run(scenario())
     assert persisted == {}, "state of a batch with unsent outputs persisted"
-    assert table.data.data == {b"2/seen:7": b"1", b"2/ticked": b"1"}
-    assert [p for p, _, _ in table.sent] == [2, 2]
+    assert table.data.data == {b"2/seen:7": b"1", b"2/~inputs": b'{"in":8}', b"2/ticked": b"1"}
+    assert [p for p, _, _ in table.sent] == [2, 2, 2]
 
 
 integration = pytest.mark.integration
