@@ -92,6 +92,11 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         # start-up", issue 13 item 5). The direct runtime's producer allows the same.
         producer_max_request_size=PRODUCER_REQUEST_BYTES,
         datadir=str(datadir / settings.worker_id),
+        # Faust's default (1) keeps a standby copy of every table partition on another
+        # worker: on the memory store a standby gives nothing to a failover (the
+        # recovery of a gained partition reads its changelog from the start anyway),
+        # and reading the standbys is recovery work on every rebalance.
+        table_standby_replicas=0,
     )
     metrics = WorkerMetrics(registry if registry is not None else CollectorRegistry())
     bare = bare_names(settings.topic)
