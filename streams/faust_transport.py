@@ -75,6 +75,8 @@ from faust.types import TP
 from faust.types.tuples import FutureMessage
 from faust.utils.functional import consecutive_numbers
 
+from streams.faust_recovery import TableManager
+
 log = logging.getLogger(__name__)
 
 # How long the highwater probe waits for the fetch of a partition's last batch.
@@ -246,7 +248,13 @@ class Transport(faust_aiokafka.Transport):
 
 
 class App(faust.App):
-    """A Faust app on the transport above."""
+    """A Faust app on the transport above, its tables recovered by
+    `streams.faust_recovery` (a rebalance during recovery restarts it; the streams
+    are sought to their committed offsets before they resume)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("TableManager", TableManager)
+        super().__init__(*args, **kwargs)
 
     def _new_transport(self) -> Any:
         return Transport(self.conf.broker_consumer, self)
