@@ -14,14 +14,18 @@ and Faust flushes its producer (changelog records included) before every offset
 commit (`faust/transport/consumer.py`, `_commit_offsets`; that flush waits for every
 changelog record only with `streams.faust_transport.Producer`). So a committed offset
 never runs ahead of the outputs and state it caused, and a `kill -9` re-reads
-only what the restored state has not seen (the stages drop repeats).
+from the committed offset, at or behind the restored state (the runner drops
+what the state has seen, `faust_stages.Inputs`).
 
 Each stage owns its tables, so no agent's `flush()` can persist another's
 state (the shared buffered store of the former one-processor agents could,
 issue 13); within a stage a lock keeps the tick timer out of a batch.
 
 The app runs on `streams.faust_transport`: Faust's consumer with the commit
-and recovery fixes a restart on Tansu needs (issue 13, item 6).
+and recovery fixes a restart on Tansu needs (issue 13, item 6), and its tables
+are recovered by `streams.faust_recovery` (a rebalance during recovery restarts
+it; the streams are sought before they resume). A task's runner drops records
+it has applied and reads back those the consumer skipped (`faust_stages.Inputs`).
 """
 
 from __future__ import annotations

@@ -12,7 +12,8 @@ the worker had long processed the backlog. Two Faust 0.15.3 behaviours combine
    read offset back to the committed offset C, so the next record R looks like
    a jump and `_drain_messages` calls `_add_gap(tp, C + 1, R)`, a gap over
    offsets that were delivered and acknowledged (seen: `gap 3767..3782` with
-   3766..3781 already acked).
+   3766..3781 already acked). `streams.faust_recovery` now seeks before it
+   resumes; the merge below still guards commits against such gaps.
 2. `Consumer._new_offset` merges gap ranges into the acked list with
    `acked.extend(...)`, without removing offsets already there, and then takes
    the first run of `consecutive_numbers(acked)`: with every offset present
