@@ -104,8 +104,9 @@ class Inputs:
     """Where one task stands in each of its partition's source topics (module
     docstring, "Re-deliveries and skips")."""
 
-    def __init__(self, state: MutableMapping[bytes, bytes]) -> None:
+    def __init__(self, state: MutableMapping[bytes, bytes], stage: str = "") -> None:
         self.state = state
+        self.stage = stage  # for the logs
         raw = state.get(INPUTS_KEY)
         self.next: dict[str, int] = orjson.loads(raw) if raw else {}
         self.stored = dict(self.next)
@@ -125,7 +126,8 @@ class Inputs:
             if expected is not None and msg.offset > expected:
                 missed = await read(partition, {topic: (expected, msg.offset)})
                 log.warning(
-                    "partition %d: %s@%d..%d skipped by the consumer, %d read back",
+                    "%s partition %d: %s@%d..%d skipped by the consumer, %d read back",
+                    self.stage,
                     partition,
                     topic,
                     expected,
@@ -136,7 +138,12 @@ class Inputs:
             out.append(msg)
             self.next[topic] = msg.offset + 1
         if dropped:
-            log.info("partition %d: %d records already applied dropped", partition, dropped)
+            log.info(
+                "%s partition %d: %d records already applied dropped",
+                self.stage,
+                partition,
+                dropped,
+            )
         return out
 
     def store(self) -> None:
@@ -178,7 +185,7 @@ class StageRunner:
             if ranges:
                 task.replay(await self.read(partition, ranges))
             self.tasks[partition] = task
-            self.inputs[partition] = Inputs(state)
+            self.inputs[partition] = Inputs(state, self.stage.name)
         return task
 
     async def run(self, messages: Sequence[Any]) -> None:
