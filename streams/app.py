@@ -24,8 +24,8 @@ issue 13); within a stage a lock keeps the tick timer out of a batch.
 The app runs on `streams.faust_transport`: Faust's consumer with the commit
 and recovery fixes a restart on Tansu needs (issue 13, item 6), and its tables
 are recovered by `streams.faust_recovery` (a rebalance during recovery restarts
-it; the streams are sought before they resume). A task's runner drops records
-it has applied and reads back those the consumer skipped (`faust_stages.Inputs`).
+it). A task's runner drops records it has applied and reads back those the
+consumer skipped (`faust_stages.Inputs`).
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ topics under `group_by`'s names.
 Re-deliveries and skips: after a rebalance Faust delivers each partition from its
 committed offset, which lags the state (offsets are committed every 2.8 s, the
 state is written at every batch), and a seek racing the resumed fetch can deliver
-records twice or jump past some (`streams.faust_recovery`, point 2). The stages
+records twice or jump past some (`streams.faust_transport`, point 1). The stages
 are not idempotent for a feed record (a window counts it again), so the runner
 keeps, per task, the next offset of each source topic partition it has applied
 (`INPUTS_KEY` in the task's state, written right after the task's own flush): a

@@ -12,8 +12,8 @@ the worker had long processed the backlog. Two Faust 0.15.3 behaviours combine
    read offset back to the committed offset C, so the next record R looks like
    a jump and `_drain_messages` calls `_add_gap(tp, C + 1, R)`, a gap over
    offsets that were delivered and acknowledged (seen: `gap 3767..3782` with
-   3766..3781 already acked). `streams.faust_recovery` now seeks before it
-   resumes; the merge below still guards commits against such gaps.
+   3766..3781 already acked). Seeking first was tried and not kept
+   (`streams.faust_recovery`, module docstring).
 2. `Consumer._new_offset` merges gap ranges into the acked list with
    `acked.extend(...)`, without removing offsets already there, and then takes
    the first run of `consecutive_numbers(acked)`: with every offset present
@@ -250,8 +250,7 @@ class Transport(faust_aiokafka.Transport):
 
 class App(faust.App):
     """A Faust app on the transport above, its tables recovered by
-    `streams.faust_recovery` (a rebalance during recovery restarts it; the streams
-    are sought to their committed offsets before they resume)."""
+    `streams.faust_recovery` (a rebalance during recovery restarts it)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("TableManager", TableManager)
