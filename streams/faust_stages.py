@@ -27,9 +27,11 @@ topics under `group_by`'s names.
 Re-deliveries and skips: after a rebalance Faust delivers each partition from its
 committed offset, which lags the state (offsets are committed every 2.8 s, the
 state is written at every batch), and a seek racing the resumed fetch can deliver
-records twice or jump past some (`streams.faust_transport`, point 1). The stages
-are not idempotent for a feed record (a window counts it again), so the runner
-keeps, per task, the next offset of each source topic partition it has applied
+records twice or jump past some (`streams.faust_transport`, point 1). A record
+processed twice is not harmless: the heating windows count it again (gas and fleet
+windows drop a repeat by device and time), and its facts and partials go out again
+under new sequence numbers, which the merging stages' gates take for new. So the
+runner keeps, per task, the next offset of each source topic partition it has applied
 (`INPUTS_KEY` in the task's state, written right after the task's own flush): a
 record below it is dropped, one above it is preceded by the records in between,
 read back like a replay. The direct runtime's entity stage keeps the same in its
