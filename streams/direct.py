@@ -55,6 +55,9 @@ BATCH_MAX = 5000
 # at 15,000 events/s is 250 ms end to end (issue 15, docs/benchmarks.md).
 BATCH_TIME_S = 0.05
 LAG_INTERVAL_S = 2.0
+# Repartition records, markers and changelogs leave together at most this late
+# (LoopConfig.out_linger_s); alerts leave at once, on their own connection.
+OUT_LINGER_S = 0.2
 
 
 def changelog_topic(settings: Settings) -> str:
@@ -95,6 +98,7 @@ class DirectWorker:
                 rebalance_timeout_s=settings.broker_rebalance_timeout_s,
                 # alerts leave on a connection of their own (cityops/base/kafka_send.py)
                 urgent_out_topics=(settings.topic(topics.ALERTS),),
+                out_linger_s=OUT_LINGER_S,
             ),
             self.handler,
             stop,

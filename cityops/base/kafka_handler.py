@@ -144,3 +144,9 @@ class LoopConfig:
     #: CPU per event, and the broker +7; docs/benchmarks.md), so only a loop that
     #: waits on a quiet topic (the sink's alerts) sets it.
     fetch_max_wait_ms: int = 500
+    #: How long records of the other topics (not `urgent_out_topics`) may wait to
+    #: leave together (0 = after every batch). Each send is a record batch per
+    #: (topic, partition) that the embedded broker keeps as its own object and walks
+    #: on every fetch of the partition (docs/benchmarks.md), so fewer, larger sends
+    #: cost it less. Held records always leave before the next checkpoint settles.
+    out_linger_s: float = 0.0

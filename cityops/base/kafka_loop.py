@@ -104,6 +104,9 @@ class ConsumeLoop:
         # handler.process seconds per record (moving average), for batch_time_s
         self.record_s = 0.0
         self.deliveries = Deliveries(stop)
+        # outputs waiting for `config.out_linger_s` (sent at the latest by a checkpoint)
+        self.held: list[Out] = []
+        self.held_at = 0.0
         self.producer = (
             new_producer(config.bootstrap, f"{config.client_id}-producer")
             if config.produce
@@ -156,6 +159,29 @@ class ConsumeLoop:
             raise RuntimeError("this loop does not produce (LoopConfig.produce=False)")
         await self.deliveries.start(await self.sender.sends(records))
 
+    async def _emit(self, records: list[Out]) -> None:
+        """A batch's outputs: the urgent topics' at once, the others held for up to
+        `config.out_linger_s` to leave with later batches' (fewer record batches)."""
+        linger = self.config.out_linger_s
+        if not linger:
+            await self._send(records)
+            return
+        urgent = self.config.urgent_out_topics
+        if urgent and records:
+            await self._send([r for r in records if r.topic in urgent])
+            records = [r for r in records if r.topic not in urgent]
+        if records:
+            if not self.held:
+                self.held_at = time.monotonic()
+            self.held += records
+        if self.held and time.monotonic() - self.held_at >= linger:
+            await self._release()
+
+    async def _release(self) -> None:
+        """Send the held outputs now."""
+        held, self.held = self.held, []
+        await self._send(held)
+
     async def run(self, on_idle: Callable[[], Awaitable[None]] | None = None) -> None:
         consumer = self.consumer
         for producer in (self.producer, self.urgent_producer):
@@ -181,7 +207,9 @@ class ConsumeLoop:
                         await self._process(data)
                     if not data or time.monotonic() - tick_at >= TICK_S:
                         tick_at = time.monotonic()
-                        await self._send(self.handler.tick())
+                        await self._emit(self.handler.tick())
+                    elif self.held:
+                        await self._emit([])
                     if not await self._checkpoint_if_due():
                         break
                 if on_idle is not None:
@@ -228,7 +256,7 @@ class ConsumeLoop:
             self.record_s = (
                 per_record if not self.record_s else 0.8 * self.record_s + 0.2 * per_record
             )
-        await self._send(out)
+        await self._emit(out)
         for tp, recs in data.items():
             if recs:
                 self.offsets[tp] = recs[-1].offset + 1
@@ -268,6 +296,8 @@ class ConsumeLoop:
         self.checkpoint_at = time.monotonic()
         held: dict[TopicPartition, int] = {}
         try:
+            if self.held:  # outputs of the records whose offsets this commits
+                await self._release()
             if partition is not None:
                 out = await self.handler.checkpoint_partition(partition)
             elif urgent and self.config.urgent_topics:
