@@ -141,8 +141,9 @@ class LoopConfig:
     #: topic reached a consumer p50 99 / max 244 ms after the producer's ack at 500,
     #: 6.4 / 26 ms at 50 (aiokafka 0.14, 30 tries, 2026-12-01). Shorter is not free:
     #: busy partitions are then fetched in smaller pieces (the worker at 50: +7 µs of
-    #: CPU per event, and the broker +7; docs/benchmarks.md), so only a loop that
-    #: waits on a quiet topic (the sink's alerts) sets it.
+    #: CPU per event, and the broker +7; docs/benchmarks.md), so a loop sets it when
+    #: it waits for records often: the sink (its quiet alerts) and the worker
+    #: (caught up at 15,000 events/s, `streams.direct.FETCH_MAX_WAIT_MS`).
     fetch_max_wait_ms: int = 500
     #: How long records of the other topics (not `urgent_out_topics`) may wait to
     #: leave together (0 = after every batch). Each send is a record batch per
