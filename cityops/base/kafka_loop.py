@@ -1,9 +1,10 @@
 """One consume -> process -> produce -> commit loop, with per-partition assignment.
 
 Shaped like quix-streams' `Checkpoint.commit` (quixstreams/checkpointing/
-checkpoint.py): outputs are produced as soon as a batch has made them, and a
-checkpoint, every `commit_interval_s` and before partitions are given up, runs
-one fixed sequence:
+checkpoint.py): outputs are produced as soon as a batch has made them (those of
+topics other than `LoopConfig.urgent_out_topics` may wait `out_linger_s` for a
+later batch's, never past the next checkpoint), and a checkpoint, every
+`commit_interval_s` and before partitions are given up, runs one fixed sequence:
 
 1. `handler.checkpoint()`: the handler writes what it holds in memory into its
    state and returns the state's changes as changelog records; they are sent;
