@@ -5,11 +5,10 @@ held record is on the broker before the offsets of its input are committed."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.protocol.fetch import FetchRequest
 from aiokafka.record.memory_records import MemoryRecords
 
@@ -20,6 +19,7 @@ from cityops.base.kafka_send import Out
 from cityops.base.settings import Settings, load_settings
 from cityops.stack.broker import EmbeddedBroker
 from streams import topics
+from tests.cityops.base.loop_helpers import eventually, send_each
 
 pytestmark = pytest.mark.integration
 
@@ -53,16 +53,6 @@ class _Echo(Handler):
         return []
 
 
-async def _send_each(bootstrap: str, topic: str, values: list[bytes]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
-    await producer.start()
-    try:
-        for v in values:
-            await producer.send_and_wait(topic, v, partition=0)
-    finally:
-        await producer.stop()
-
-
 async def _batches(bootstrap: str, topic: str) -> list[list[bytes]]:
     """The record batches stored in partition 0 of `topic`, each as its values."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
@@ -85,18 +75,11 @@ async def _batches(bootstrap: str, topic: str) -> list[list[bytes]]:
         await consumer.stop()
 
 
-async def _eventually(check: Callable[[], object], what: str, timeout: float = 30) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while asyncio.get_running_loop().time() < deadline:
-        if check():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def test_held_outputs_leave_as_one_batch_before_their_offsets_are_committed(
-    broker: EmbeddedBroker, topic_prefix: str, tmp_path: Path
-) -> None:
+def _setup(
+    broker: EmbeddedBroker, topic_prefix: str, tmp_path: Path, group: str, linger_s: float
+) -> tuple[Settings, str, _Echo, LoopConfig]:
+    """Settings, the source topic, an echo handler into a bulk and an urgent topic,
+    and a loop configuration that checkpoints only when the handler asks."""
     settings: Settings = load_settings(
         kafka_bootstrap=broker.bootstrap,
         topic_prefix=topic_prefix,
@@ -104,36 +87,43 @@ def test_held_outputs_leave_as_one_batch_before_their_offsets_are_committed(
         state_dir=tmp_path,
     )
     source = settings.topic(topics.GAS_DETECTOR)
-    bulk_out, urgent_out = settings.topic(topics.ROLLUPS), settings.topic(topics.ALERTS)
+    handler = _Echo(settings.topic(topics.ROLLUPS), settings.topic(topics.ALERTS))
+    config = LoopConfig(
+        broker.bootstrap,
+        group,
+        f"{group}-client",
+        (source,),
+        commit_interval_s=3600.0,  # checkpoints only when the handler asks
+        urgent_out_topics=(handler.urgent_out,),
+        out_linger_s=linger_s,
+    )
+    return settings, source, handler, config
+
+
+def test_held_outputs_leave_as_one_batch_before_their_offsets_are_committed(
+    broker: EmbeddedBroker, topic_prefix: str, tmp_path: Path
+) -> None:
     group = f"{topic_prefix}linger-group"
+    # held until the checkpoint
+    settings, source, handler, config = _setup(broker, topic_prefix, tmp_path, group, 3600.0)
     values = [b"e0", b"e1", b"e2"]
 
     async def scenario() -> tuple[list[list[bytes]], list[list[bytes]], list, dict]:
         await ensure_topics(settings, (topics.GAS_DETECTOR, topics.ROLLUPS, topics.ALERTS))
-        handler = _Echo(bulk_out, urgent_out)
         stop = asyncio.Event()
-        config = LoopConfig(
-            broker.bootstrap,
-            group,
-            f"{group}-client",
-            (source,),
-            commit_interval_s=3600.0,  # checkpoints only when the handler asks
-            urgent_out_topics=(urgent_out,),
-            out_linger_s=3600.0,  # held until the checkpoint
-        )
         loop = ConsumeLoop(config, handler, stop)
         task = asyncio.create_task(loop.run())
         try:
             # three records sent one by one: three batches of the loop
             for i, value in enumerate(values):
-                await _send_each(broker.bootstrap, source, [value])
-                await _eventually(lambda i=i: handler.processed > i, f"record {i}")
-            urgent_before = await _batches(broker.bootstrap, urgent_out)
-            bulk_before = await _batches(broker.bootstrap, bulk_out)
+                await send_each(broker.bootstrap, source, [value])
+                await eventually(lambda i=i: handler.processed > i, f"record {i}")
+            urgent_before = await _batches(broker.bootstrap, handler.urgent_out)
+            bulk_before = await _batches(broker.bootstrap, handler.bulk_out)
             handler.want_checkpoint = True
-            await _eventually(lambda: loop.checkpoints >= 1, "the checkpoint")
+            await eventually(lambda: loop.checkpoints >= 1, "the checkpoint")
             committed = await committed_offsets(settings, group, (source,))
-            bulk_after = await _batches(broker.bootstrap, bulk_out)
+            bulk_after = await _batches(broker.bootstrap, handler.bulk_out)
         finally:
             stop.set()
             await asyncio.wait_for(task, 30)
@@ -151,39 +141,22 @@ def test_held_outputs_leave_as_one_batch_before_their_offsets_are_committed(
 def test_held_outputs_leave_after_the_linger_without_a_checkpoint(
     broker: EmbeddedBroker, topic_prefix: str, tmp_path: Path
 ) -> None:
-    settings: Settings = load_settings(
-        kafka_bootstrap=broker.bootstrap,
-        topic_prefix=topic_prefix,
-        topic_partitions=1,
-        state_dir=tmp_path,
-    )
-    source = settings.topic(topics.GAS_DETECTOR)
-    bulk_out, urgent_out = settings.topic(topics.ROLLUPS), settings.topic(topics.ALERTS)
     group = f"{topic_prefix}linger-short"
+    settings, source, handler, config = _setup(broker, topic_prefix, tmp_path, group, 0.2)
 
     async def scenario() -> tuple[list[list[bytes]], int]:
         await ensure_topics(settings, (topics.GAS_DETECTOR, topics.ROLLUPS, topics.ALERTS))
-        handler = _Echo(bulk_out, urgent_out)
         stop = asyncio.Event()
-        config = LoopConfig(
-            broker.bootstrap,
-            group,
-            f"{group}-client",
-            (source,),
-            commit_interval_s=3600.0,
-            urgent_out_topics=(urgent_out,),
-            out_linger_s=0.2,
-        )
         loop = ConsumeLoop(config, handler, stop)
         task = asyncio.create_task(loop.run())
         try:
-            await _send_each(broker.bootstrap, source, [b"only"])
-            await _eventually(lambda: handler.processed == 1, "the record")
+            await send_each(broker.bootstrap, source, [b"only"])
+            await eventually(lambda: handler.processed == 1, "the record")
             held: list[list[bytes]] = []
             deadline = asyncio.get_running_loop().time() + 30
             while not held and asyncio.get_running_loop().time() < deadline:
                 await asyncio.sleep(0.1)
-                held = await _batches(broker.bootstrap, bulk_out)
+                held = await _batches(broker.bootstrap, handler.bulk_out)
             checkpoints = loop.checkpoints
         finally:
             stop.set()

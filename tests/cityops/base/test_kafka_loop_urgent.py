@@ -5,11 +5,10 @@ checkpoint (the sink's alerts, `sinks/sink.py`)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka import TopicPartition
 
 from cityops.base.kafka_admin import committed_offsets, ensure_topics
 from cityops.base.kafka_handler import Batch, Handler, LoopConfig
@@ -18,6 +17,7 @@ from cityops.base.kafka_send import Out
 from cityops.base.settings import Settings, load_settings
 from cityops.stack.broker import EmbeddedBroker
 from streams import topics
+from tests.cityops.base.loop_helpers import eventually, send_each
 
 pytestmark = pytest.mark.integration
 
@@ -57,25 +57,6 @@ class _SlowCheckpoint(Handler):
         return []
 
 
-async def _send(bootstrap: str, topic: str, values: list[bytes]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
-    await producer.start()
-    try:
-        for v in values:
-            await producer.send_and_wait(topic, v, partition=0)
-    finally:
-        await producer.stop()
-
-
-async def _eventually(check: Callable[[], object], what: str, timeout: float = 30) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while asyncio.get_running_loop().time() < deadline:
-        if check():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def test_urgent_records_are_handed_over_during_a_checkpoint_and_committed_after_the_next(
     broker: EmbeddedBroker, topic_prefix: str, tmp_path: Path
 ) -> None:
@@ -90,7 +71,7 @@ def test_urgent_records_are_handed_over_during_a_checkpoint_and_committed_after_
 
     async def scenario() -> tuple[_SlowCheckpoint, dict, dict]:
         await ensure_topics(settings, (topics.ALERTS, topics.GAS_DETECTOR))
-        await _send(broker.bootstrap, bulk, [b"b0", b"b1", b"b2"])
+        await send_each(broker.bootstrap, bulk, [b"b0", b"b1", b"b2"])
         handler = _SlowCheckpoint(bulk)
         stop = asyncio.Event()
         config = LoopConfig(
@@ -107,14 +88,14 @@ def test_urgent_records_are_handed_over_during_a_checkpoint_and_committed_after_
         try:
             await asyncio.wait_for(handler.entered.wait(), 60)
             # the checkpoint of the bulk records is under way: an urgent record now
-            await _send(broker.bootstrap, urgent, [b"u0"])
-            await _eventually(lambda: handler.during_checkpoint, "the urgent record")
+            await send_each(broker.bootstrap, urgent, [b"u0"])
+            await eventually(lambda: handler.during_checkpoint, "the urgent record")
             handler.release.set()
-            await _eventually(lambda: loop.checkpoints >= 1, "the first checkpoint")
+            await eventually(lambda: loop.checkpoints >= 1, "the first checkpoint")
             first = await committed_offsets(settings, group, (urgent, bulk))
             # a bulk record makes the handler ask for the next checkpoint
-            await _send(broker.bootstrap, bulk, [b"b3"])
-            await _eventually(lambda: loop.checkpoints >= 2, "the second checkpoint")
+            await send_each(broker.bootstrap, bulk, [b"b3"])
+            await eventually(lambda: loop.checkpoints >= 2, "the second checkpoint")
             second = await committed_offsets(settings, group, (urgent, bulk))
         finally:
             stop.set()
